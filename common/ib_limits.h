@@ -1,0 +1,49 @@
+/*
+ * ib_limits.h - every cap ibackup puts on what a peer may make it do,
+ * with the reason for its value. Parsers check these before allocating.
+ * Add new limits here, never as bare numbers in a parser.
+ */
+#ifndef IB_LIMITS_H
+#define IB_LIMITS_H
+
+/* --- usbmux (usbmux.md section 1.3, 2.8) --- */
+/* Largest mux packet either side builds: usbmuxd's USB_MTU (3 x 16 KiB). */
+#define IB_MUX_MTU 49152u
+/* Largest mux packet accepted: usbmuxd's 64 KiB reassembly buffer. */
+#define IB_MUX_MRU 65536u
+/* Bytes of one device->host stream held before the host reads them; the
+ * window we advertise never exceeds it (usbmuxd: 256 KiB per connection). */
+#define IB_MUX_STREAM_RXBUF (256u * 1024u)
+/* Streams open to one device at once (usbmuxd2 caps at 0xFFF0). */
+#define IB_MUX_MAX_STREAMS 1024u
+/* Bytes of a device CONTROL message or RST reason we keep for the log. */
+#define IB_MUX_TEXT_MAX 1024u
+
+/* --- usbmuxd socket protocol (usbmux.md section 3.2) --- */
+/* usbmuxd closes a client whose message is longer than 64 KiB; pair
+ * records travel in these messages and are a few KiB. */
+#define IB_MUXD_MSG_MAX 65536u
+/* Devices one usbmuxd listing may describe before we stop believing it. */
+#define IB_MUXD_MAX_DEVICES 4096u
+
+/* --- property lists --- */
+/* Largest plist message accepted from lockdownd or a service. go-ios
+ * caps at 16 MiB; Info.plist with app icons reaches 11.4 MB, which the
+ * device never sends us as a message. */
+#define IB_PLIST_MSG_MAX (16u * 1024u * 1024u)
+/* Nesting depth of any plist we parse; real messages nest under 10. */
+#define IB_PLIST_DEPTH_MAX 64u
+/* Nodes in one parsed plist: bounds the memory libplist may allocate
+ * (a 16 MiB binary plist can otherwise declare millions of objects). */
+#define IB_PLIST_NODES_MAX 1000000u
+
+/* --- backup folder and file transfer (mobilebackup2.md section 4) --- */
+/* Longest path the device may name; idevicebackup2 caps names at 4096. */
+#define IB_PATH_MAX 4096u
+/* Data bytes per file-transfer chunk we send: Apple's 32 KiB default
+ * (bigger frames get BackupAgent2 killed, pmd3 PR#1858). */
+#define IB_DL_CHUNK 32768u
+/* Largest chunk we accept from the device (it sends 32 KiB; allow 4x). */
+#define IB_DL_CHUNK_MAX (128u * 1024u)
+
+#endif /* IB_LIMITS_H */
