@@ -45,5 +45,21 @@
 #define IB_DL_CHUNK 32768u
 /* Largest chunk we accept from the device (it sends 32 KiB; allow 4x). */
 #define IB_DL_CHUNK_MAX (128u * 1024u)
+/* Elements of one DeviceLink message array: the longest real one
+ * (DLMessageDownloadFiles) has 5. */
+#define IB_DL_MSG_ELEMS_MAX 16u
+/* Paths (or source/destination pairs) in one DeviceLink request, and
+ * entries in one ContentsOfDirectory answer: a 16 MiB message holds at
+ * most ~400k short paths; real requests carry a few thousand. */
+#define IB_DL_ITEMS_MAX 500000u
+/* Bytes of a peer's error text we keep (file-transfer error chunk, status
+ * string); the rest is skipped. Real texts are one short sentence. */
+#define IB_DL_TEXT_MAX 1024u
+/* Directory levels walked by recursive remove/copy/extract. A backup
+ * folder is 3 deep (UDID/Snapshot/xx); app data rarely passes 20. */
+#define IB_FS_DEPTH_MAX 64u
+/* Bytes of one Manifest.db `file` blob (an MBFile archive): real ones
+ * are 400-700 bytes; extended attributes can add a few KiB. */
+#define IB_MBFILE_MAX (256u * 1024u)
 
 #endif /* IB_LIMITS_H */

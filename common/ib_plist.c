@@ -4,7 +4,7 @@
  * First version: size cap, XML control-character cleaning, depth and node
  * caps scanned before libplist sees the input (XML tags; binary object
  * references), typed getters and redacted logging. The binary writer is
- * libplist's for now except for negative integers (see ib_plist.h).
+ * ibackup's own (ib_plist_bin.c).
  */
 #include "ib_plist.h"
 #include "ib_err.h"
@@ -126,6 +126,28 @@ bscan_count(const struct bscan *s, uint64_t off, uint64_t *countp, uint64_t *sta
 	return IB_OK;
 }
 
+/*
+ * libplist 2.2 turns a UTF-16 string holding a U+0000 unit into a node
+ * whose length disagrees with strlen(); used as a dict key it then aborts
+ * in an assert of plist_get_key_val (found by fuzz_dl_msg). No peer has a
+ * reason to send one: refuse it before libplist sees it.
+ */
+static int
+bscan_utf16(const struct bscan *s, uint64_t off)
+{
+	uint64_t count, start, i;
+	int r;
+
+	if ((r = bscan_count(s, off, &count, &start)) != IB_OK)
+		return r;
+	if (count > (s->len - 32 - start) / 2)
+		return IB_ERR_PLIST_PARSE;
+	for (i = 0; i < count; i++)
+		if (s->d[start + 2 * i] == 0 && s->d[start + 2 * i + 1] == 0)
+			return IB_ERR_PLIST_PARSE;
+	return IB_OK;
+}
+
 struct bframe {
 	uint64_t start;   /* first reference byte of this container */
 	uint64_t count;   /* references in total */
@@ -137,9 +159,10 @@ scan_bin(const uint8_t *d, size_t len)
 {
 	struct bscan s;
 	struct bframe *stack = NULL;
+	uint8_t *seen = NULL;            /* UTF-16 strings already checked */
 	const uint8_t *t;
 	size_t depth = 0;
-	uint64_t off;
+	uint64_t off, cur;
 	int r;
 
 	if (len < 8 + 32)
@@ -160,11 +183,15 @@ scan_bin(const uint8_t *d, size_t len)
 	if (s.table < 8 || s.table > len - 32 ||
 	    (len - 32 - s.table) / s.offsz < s.nobjs)
 		return IB_ERR_PLIST_PARSE;
-	if ((stack = calloc(IB_PLIST_DEPTH_MAX + 1, sizeof(*stack))) == NULL)
+	if ((stack = calloc(IB_PLIST_DEPTH_MAX + 1, sizeof(*stack))) == NULL ||
+	    (seen = calloc((size_t)(s.nobjs + 7) / 8, 1)) == NULL) {
+		free(stack);
 		return IB_ERR_NOMEM;
+	}
 
 	/* Depth-first walk with an explicit stack. Every visit counts, so
 	 * shared references that libplist would copy are charged each time. */
+	cur = s.top;
 	if ((r = bscan_offset(&s, s.top, &off)) != IB_OK)
 		goto out;
 	for (;;) {
@@ -174,7 +201,14 @@ scan_bin(const uint8_t *d, size_t len)
 			r = IB_ERR_PLIST_TOO_MANY;
 			goto out;
 		}
-		if (type == 0xA || type == 0xD) {   /* array, dict */
+		if (type == 0x6 && !(seen[cur / 8] & (1u << (cur % 8)))) {
+			seen[cur / 8] |= (uint8_t)(1u << (cur % 8));
+			if ((r = bscan_utf16(&s, off)) != IB_OK)
+				goto out;
+		}
+		/* Array, set, dict: libplist 2.2 parses a set (0xC) as an array,
+		 * so it nests and shares like one (found by fuzz_dl_msg). */
+		if (type == 0xA || type == 0xC || type == 0xD) {
 			uint64_t count, start, refs;
 
 			if ((r = bscan_count(&s, off, &count, &start)) != IB_OK)
@@ -212,11 +246,13 @@ scan_bin(const uint8_t *d, size_t len)
 			f->next++;
 			if ((r = bscan_offset(&s, ref, &off)) != IB_OK)
 				goto out;
+			cur = ref;
 			break;
 		}
 	}
 out:
 	free(stack);
+	free(seen);
 	return r;
 }
 
@@ -232,12 +268,23 @@ check_tree(plist_t node, size_t depth, size_t *nodes)
 		return IB_ERR_PLIST_TOO_MANY;
 	t = plist_get_node_type(node);
 	if (t == PLIST_ARRAY) {
-		uint32_t i, n = plist_array_get_size(node);
-		for (i = 0; i < n; i++) {
-			int r = check_tree(plist_array_get_item(node, i), depth + 1, nodes);
-			if (r != IB_OK)
-				return r;
+		/* The iterator, not plist_array_get_item: libplist 2.2 indexes
+		 * only arrays it built itself, so get_item on a parsed array
+		 * walks the list and a loop over it is quadratic. */
+		plist_array_iter it = NULL;
+		plist_t item = NULL;
+		int r = IB_OK;
+
+		plist_array_new_iter(node, &it);
+		for (;;) {
+			plist_array_next_item(node, it, &item);
+			if (item == NULL)
+				break;
+			if ((r = check_tree(item, depth + 1, nodes)) != IB_OK)
+				break;
 		}
+		free(it);
+		return r;
 	} else if (t == PLIST_DICT) {
 		plist_dict_iter it = NULL;
 		char *key = NULL;
@@ -342,23 +389,7 @@ ib_plist_to_xml(plist_t p, char **outp, size_t *lenp)
 	return IB_OK;
 }
 
-int
-ib_plist_to_bin(plist_t p, uint8_t **outp, size_t *lenp)
-{
-	char *b = NULL;
-	uint32_t n = 0;
-
-	*outp = NULL;
-	*lenp = 0;
-	if (p == NULL)
-		return IB_ERR_INVALID_ARG;
-	plist_to_bin(p, &b, &n);
-	if (b == NULL)
-		return IB_ERR_PLIST_ENCODE;
-	*outp = (uint8_t *)b;
-	*lenp = n;
-	return IB_OK;
-}
+/* ib_plist_to_bin lives in ib_plist_bin.c (own writer, see there). */
 
 plist_t
 ib_plist_new_int(int64_t v)
@@ -653,9 +684,17 @@ redact(plist_t node, size_t depth)
 		return;
 	t = plist_get_node_type(node);
 	if (t == PLIST_ARRAY) {
-		uint32_t i, n = plist_array_get_size(node);
-		for (i = 0; i < n; i++)
-			redact(plist_array_get_item(node, i), depth + 1);
+		plist_array_iter it = NULL;
+		plist_t item = NULL;
+
+		plist_array_new_iter(node, &it);
+		for (;;) {
+			plist_array_next_item(node, it, &item);
+			if (item == NULL)
+				break;
+			redact(item, depth + 1);
+		}
+		free(it);
 	} else if (t == PLIST_DICT) {
 		plist_dict_iter it = NULL;
 		char *key = NULL;

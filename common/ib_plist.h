@@ -16,8 +16,9 @@
  *   - reads integers as signed where the protocol means signed (a uint64
  *     of 2^63 or more is a negative number written by a peer that has no
  *     signed type), and writes negative integers as 8-byte signed binary
- *     integers (what Apple's peers expect; libplist 2.2 would write a
- *     16-byte unsigned).
+ *     integers (what Apple's peers expect): ib_plist_to_bin is ibackup's
+ *     own writer (ib_plist_bin.c), because libplist writes such a value
+ *     as a 16-byte unsigned in 2.3+ and in 2.2 for parsed nodes.
  *
  * Ownership: getters return borrowed pointers into the plist (valid while
  * the plist lives and is not modified); ib_plist_parse and the
