@@ -7,7 +7,8 @@
  *   class keys ──unwrap ManifestKey──> Manifest.db key ──AES-CBC──> SQLite
  *             └─unwrap MBFile EncryptionKey──> file key ──AES-CBC──> payload
  *
- * Host side (extract / files / verify):
+ * Host side (extract / files / verify); Manifest.plist and the MBFile
+ * are parsed by their own modules, this one takes their byte fields:
  *   ib_mb2_keybag_parse(BackupKeyBag bytes)  -> IB_ERR_KEYBAG if damaged
  *   ib_mb2_keybag_unlock(kb, password)       -> IB_ERR_WRONG_PASSWORD
  *   ib_mb2_keybag_unwrap_manifest_key(kb, ManifestKey bytes) -> db key
@@ -242,10 +243,16 @@ int ib_mb2_keybag_new_key(const struct ib_mb2_keybag *kb, uint32_t clas,
 enum ib_mb2_cipher_mode {
 	/* Encrypt and pad (payloads and Manifest.db; see below). */
 	IB_MB2_ENCRYPT = 1,
-	/* Decrypt a payload: padding must be valid and the plaintext must be
+	/*
+	 * Decrypt a payload: padding must be valid and the plaintext must be
 	 * exactly expected_size bytes (the MBFile Size), else
 	 * IB_ERR_DECRYPT. Ciphertext longer than the size allows fails
-	 * early, in update. */
+	 * early, in update. Real backups have been seen where Size and the
+	 * payload disagree for a few SQLite files changed during the backup
+	 * (iOSbackup PR #26: ~30 of 3,800 files): an extract that prefers a
+	 * warning to a failure passes IB_MB2_SIZE_ANY (padding still
+	 * checked) and compares ib_mb2_cipher_total_out() itself.
+	 */
 	IB_MB2_DECRYPT = 2,
 	/*
 	 * Decrypt Manifest.db. Whether iOS pads it is unverified

@@ -1,15 +1,14 @@
 /*
  * mb2_keybag.c - the backup keybag (Manifest.plist BackupKeyBag): TLV
- * parsing and serialisation, unlocking with the backup password, key
- * blobs (ManifestKey, MBFile EncryptionKey), and the device side's
- * creation and password change. Format: mobilebackup2.md section 6.2.
+ * parsing, unlocking with the backup password, and unwrapping the key
+ * blobs (ManifestKey, MBFile EncryptionKey). Format: mobilebackup2.md
+ * section 6.2.
  *
- * The parser is table-driven: each known tag names its scope (keybag
- * header or class-key entry), its form (u32 BE, fixed-size bytes,
- * bounded bytes) and where it is stored; the serialiser walks the same
- * tables, so both agree on tag order and sizes by construction.
+ * The device side (serialise, create, change password, wrap) is in
+ * mb2_keybag_make.c; the tables both use are described in
+ * mb2_keybag_int.h.
  */
-#include "mb2_crypto.h"
+#include "mb2_keybag_int.h"
 
 #include "ib_buf.h"
 #include "ib_err.h"
@@ -24,92 +23,15 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
-
-#define TAG(a, b, c, d) \
-	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
-#define T_UUID TAG('U', 'U', 'I', 'D')
-
-/* TYPE keeps flags in its top two bits [D-KB]; 1 = backup keybag. */
-#define KB_TYPE_MASK 0x3FFFFFFFu
-#define KB_TYPE_BACKUP 1u
-/* WRAP bit 2: wrapped by the passcode (here: backup password) key;
- * bit 1: by the device UID key, which only the device has [D-KB]. */
-#define KB_WRAP_PASSWORD 2u
-#define KB_KTYP_AES 0u
-#define KB_KTYP_CURVE25519 1u
-/* Largest HMCK/WPKY/PBKY we keep; iOS writes 40/40/32 bytes. */
-#define KB_BLOB_MAX 64u
-/* VERS we write: pyiosbackup's fixture of an iOS >= 10.2 keybag says 5;
- * for the legacy scheme 3 (unverified; no reader checks VERS). */
-#define KB_VERS_DP 5u
-#define KB_VERS_LEGACY 3u
-/* DPWT we write: the fixture's value; its meaning is unknown. */
-#define KB_DPWT 1u
-#define KB_HMCK_LEN 40u
-
-enum {
-	F_VERS = 1u << 0, F_TYPE = 1u << 1, F_UUID = 1u << 2, F_HMCK = 1u << 3,
-	F_WRAP = 1u << 4, F_SALT = 1u << 5, F_ITER = 1u << 6, F_DPWT = 1u << 7,
-	F_DPIC = 1u << 8, F_DPSL = 1u << 9,
-};
-#define F_HDR_MANDATORY (F_VERS | F_TYPE | F_UUID | F_SALT | F_ITER)
-
-enum {
-	C_UUID = 1u << 0, C_CLAS = 1u << 1, C_WRAP = 1u << 2, C_KTYP = 1u << 3,
-	C_WPKY = 1u << 4, C_PBKY = 1u << 5,
-};
-#define C_MANDATORY (C_UUID | C_CLAS | C_WRAP | C_WPKY)
-
-struct kb_header {
-	unsigned seen;
-	uint32_t vers, type, wrap, iter, dpwt, dpic;
-	uint8_t uuid[IB_MB2_UUID_LEN];
-	uint8_t salt[IB_MB2_SALT_LEN];
-	uint8_t dpsl[IB_MB2_SALT_LEN];
-	uint8_t hmck[KB_BLOB_MAX];
-	size_t hmck_len;
-};
-
-struct kb_class {
-	unsigned seen;
-	uint32_t clas, wrap, ktyp;
-	uint8_t uuid[IB_MB2_UUID_LEN];
-	uint8_t wpky[KB_BLOB_MAX];
-	size_t wpky_len;
-	uint8_t pbky[KB_BLOB_MAX];
-	size_t pbky_len;
-	int unlocked;
-	uint8_t key[IB_MB2_KEY_LEN];    /* secret: valid when unlocked */
-};
-
-struct ib_mb2_keybag {
-	struct kb_header hdr;
-	size_t nclasses;
-	struct kb_class classes[IB_KEYBAG_CLASSES_MAX];
-	int unlocked;
-};
 
 const struct ib_mb2_kdf_limits ib_mb2_kdf_limits_default = {
 	IB_KEYBAG_ITER_MAX, IB_KEYBAG_DPIC_MAX,
 };
 
-enum field_kind { FK_U32, FK_FIXED, FK_VAR };
-
-struct field {
-	uint32_t tag;
-	unsigned flag;
-	enum field_kind kind;
-	size_t len;             /* FK_FIXED: exact size; FK_VAR: maximum */
-	size_t off;             /* value in the scope's struct */
-	size_t len_off;         /* FK_VAR: its size_t length */
-};
-
 #define HF(t, f, k, l, m) { t, f, k, l, offsetof(struct kb_header, m), 0 }
 #define CF(t, f, k, l, m) { t, f, k, l, offsetof(struct kb_class, m), 0 }
 
-/* In the order iOS writes them (pyiosbackup's fixture). */
-static const struct field header_fields[] = {
+const struct kb_field mb2_kb_header_fields[] = {
 	HF(TAG('V', 'E', 'R', 'S'), F_VERS, FK_U32, 4, vers),
 	HF(TAG('T', 'Y', 'P', 'E'), F_TYPE, FK_U32, 4, type),
 	HF(T_UUID, F_UUID, FK_FIXED, IB_MB2_UUID_LEN, uuid),
@@ -123,7 +45,7 @@ static const struct field header_fields[] = {
 	HF(TAG('D', 'P', 'S', 'L'), F_DPSL, FK_FIXED, IB_MB2_SALT_LEN, dpsl),
 };
 
-static const struct field class_fields[] = {
+const struct kb_field mb2_kb_class_fields[] = {
 	CF(T_UUID, C_UUID, FK_FIXED, IB_MB2_UUID_LEN, uuid),
 	CF(TAG('C', 'L', 'A', 'S'), C_CLAS, FK_U32, 4, clas),
 	CF(TAG('W', 'R', 'A', 'P'), C_WRAP, FK_U32, 4, wrap),
@@ -133,6 +55,8 @@ static const struct field class_fields[] = {
 	{ TAG('P', 'B', 'K', 'Y'), C_PBKY, FK_VAR, KB_BLOB_MAX,
 	  offsetof(struct kb_class, pbky), offsetof(struct kb_class, pbky_len) },
 };
+const size_t mb2_kb_header_nfields = IB_ARRAY_LEN(mb2_kb_header_fields);
+const size_t mb2_kb_class_nfields = IB_ARRAY_LEN(mb2_kb_class_fields);
 
 /* Printable form of a tag for details and logs (peer bytes). */
 static const char *
@@ -149,8 +73,8 @@ tag_name(uint32_t tag, char out[5])
 	return out;
 }
 
-static const struct field *
-find_field(const struct field *tab, size_t n, uint32_t tag)
+static const struct kb_field *
+find_field(const struct kb_field *tab, size_t n, uint32_t tag)
 {
 	size_t i;
 
@@ -178,7 +102,7 @@ keybag_error(uint32_t tag, const char *fmt, ...)
 
 /* Store one value of a known tag into its scope's struct. */
 static int
-store_field(const struct field *f, void *base, unsigned *seenp,
+store_field(const struct kb_field *f, void *base, unsigned *seenp,
     const uint8_t *v, size_t len)
 {
 	uint8_t *dst = (uint8_t *)base + f->off;
@@ -275,7 +199,7 @@ static int
 parse_tlv(struct ib_mb2_keybag *kb, uint32_t tag, const uint8_t *v,
     size_t len)
 {
-	const struct field *f;
+	const struct kb_field *f;
 	struct kb_class *cur;
 	char name[5];
 	int r;
@@ -290,17 +214,17 @@ parse_tlv(struct ib_mb2_keybag *kb, uint32_t tag, const uint8_t *v,
 		kb->nclasses++;
 	}
 	if (kb->nclasses == 0) {
-		if ((f = find_field(header_fields, IB_ARRAY_LEN(header_fields),
+		if ((f = find_field(mb2_kb_header_fields, mb2_kb_header_nfields,
 		    tag)) != NULL)
 			return store_field(f, &kb->hdr, &kb->hdr.seen, v, len);
-		if (find_field(class_fields, IB_ARRAY_LEN(class_fields), tag))
+		if (find_field(mb2_kb_class_fields, mb2_kb_class_nfields, tag))
 			return keybag_error(tag, "before the first class UUID");
 	} else {
 		cur = &kb->classes[kb->nclasses - 1];
-		if ((f = find_field(class_fields, IB_ARRAY_LEN(class_fields),
+		if ((f = find_field(mb2_kb_class_fields, mb2_kb_class_nfields,
 		    tag)) != NULL)
 			return store_field(f, cur, &cur->seen, v, len);
-		if (find_field(header_fields, IB_ARRAY_LEN(header_fields), tag))
+		if (find_field(mb2_kb_header_fields, mb2_kb_header_nfields, tag))
 			return keybag_error(tag, "inside class entry %zu",
 			    kb->nclasses);
 	}
@@ -403,16 +327,6 @@ ib_mb2_keybag_get_info(const struct ib_mb2_keybag *kb,
 	memcpy(infop->uuid, kb->hdr.uuid, sizeof(infop->uuid));
 }
 
-static int
-derive(const struct kb_header *h, const void *pw, size_t pw_len,
-    uint8_t key[IB_MB2_KEY_LEN])
-{
-	int dp = (h->seen & F_DPSL) != 0;
-
-	return ib_mb2_password_key(pw, pw_len, h->salt, h->iter,
-	    dp ? h->dpsl : NULL, dp ? h->dpic : 0, key);
-}
-
 /* Is this class's key one the password unwraps (and that we can use)? */
 static int
 password_wrapped(const struct kb_class *k)
@@ -451,7 +365,7 @@ ib_mb2_keybag_unlock(struct ib_mb2_keybag *kb, const void *password,
 	if ((r = check_limits(&kb->hdr, limits != NULL ? limits :
 	    &ib_mb2_kdf_limits_default)) != IB_OK)
 		return r;
-	if ((r = derive(&kb->hdr, password, password_len, pwkey)) != IB_OK)
+	if ((r = mb2_kb_derive(&kb->hdr, password, password_len, pwkey)) != IB_OK)
 		goto out;
 	for (i = 0; i < kb->nclasses; i++) {
 		const struct kb_class *k = &kb->classes[i];
@@ -501,22 +415,11 @@ out:
 	return r;
 }
 
-static const struct kb_class *
-find_class(const struct ib_mb2_keybag *kb, uint32_t clas)
-{
-	size_t i;
-
-	for (i = 0; i < kb->nclasses; i++)
-		if (kb->classes[i].clas == clas)
-			return &kb->classes[i];
-	return NULL;
-}
-
 static int
 unwrap_with_class(const struct ib_mb2_keybag *kb, uint32_t clas,
     const uint8_t *wrapped, uint8_t key[IB_MB2_KEY_LEN])
 {
-	const struct kb_class *k = find_class(kb, clas);
+	const struct kb_class *k = mb2_kb_find_class(kb, clas);
 	int r;
 
 	if (k == NULL || !k->unlocked) {
@@ -547,26 +450,14 @@ split_blob(const uint8_t *blob, size_t len, uint32_t *clasp,
 	return IB_OK;
 }
 
-int
-ib_mb2_keybag_unwrap_manifest_key(const struct ib_mb2_keybag *kb,
-    const uint8_t *blob, size_t blob_len, uint8_t key[IB_MB2_KEY_LEN])
-{
-	const uint8_t *wrapped;
-	uint32_t clas;
-	int r;
-
-	if (kb == NULL || (blob == NULL && blob_len > 0) || key == NULL)
-		return IB_ERR_INVALID_ARG;
-	if (!kb->unlocked)
-		return IB_ERR_STATE;
-	if ((r = split_blob(blob, blob_len, &clas, &wrapped)) != IB_OK)
-		return r;
-	return unwrap_with_class(kb, clas, wrapped, key);
-}
-
-int
-ib_mb2_keybag_unwrap_file_key(const struct ib_mb2_keybag *kb,
-    const uint8_t *blob, size_t blob_len, uint32_t protection_class,
+/*
+ * Unwrap a 44-byte blob with the key of its own class (ManifestKey) or,
+ * for an EncryptionKey, with protection_class's key first and the blob's
+ * class second (see the header for why both).
+ */
+static int
+unwrap_blob(const struct ib_mb2_keybag *kb, const uint8_t *blob,
+    size_t blob_len, const uint32_t *protection_class,
     uint8_t key[IB_MB2_KEY_LEN])
 {
 	const uint8_t *wrapped;
@@ -579,260 +470,50 @@ ib_mb2_keybag_unwrap_file_key(const struct ib_mb2_keybag *kb,
 		return IB_ERR_STATE;
 	if ((r = split_blob(blob, blob_len, &clas, &wrapped)) != IB_OK)
 		return r;
-	r = unwrap_with_class(kb, protection_class, wrapped, key);
-	if (r == IB_ERR_DECRYPT && clas != protection_class) {
+	if (protection_class == NULL || *protection_class == clas)
+		return unwrap_with_class(kb, clas, wrapped, key);
+	r = unwrap_with_class(kb, *protection_class, wrapped, key);
+	if (r == IB_ERR_DECRYPT) {
 		ib_debug("EncryptionKey names class %lu, ProtectionClass %lu: "
 		    "trying the key's own class", (unsigned long)clas,
-		    (unsigned long)protection_class);
+		    (unsigned long)*protection_class);
 		r = unwrap_with_class(kb, clas, wrapped, key);
 	}
 	return r;
 }
 
-/* --------------------------------------------------------------------
- * Device side.
- */
-
-static int
-put_fields(struct ib_buf *b, const struct field *tab, size_t n,
-    const void *base, unsigned seen)
+int
+ib_mb2_keybag_unwrap_manifest_key(const struct ib_mb2_keybag *kb,
+    const uint8_t *blob, size_t blob_len, uint8_t key[IB_MB2_KEY_LEN])
 {
-	const uint8_t *src;
-	uint32_t u;
-	size_t i, len;
-	int r = IB_OK;
-
-	for (i = 0; i < n && r == IB_OK; i++) {
-		if (!(seen & tab[i].flag))
-			continue;
-		src = (const uint8_t *)base + tab[i].off;
-		len = tab[i].len;
-		if (tab[i].kind == FK_VAR)
-			memcpy(&len, (const uint8_t *)base + tab[i].len_off,
-			    sizeof(len));
-		if ((r = ib_buf_put_u32be(b, tab[i].tag)) != IB_OK)
-			break;
-		if (tab[i].kind == FK_U32) {
-			memcpy(&u, src, sizeof(u));
-			if ((r = ib_buf_put_u32be(b, 4)) == IB_OK)
-				r = ib_buf_put_u32be(b, u);
-		} else if ((r = ib_buf_put_u32be(b, (uint32_t)len)) == IB_OK) {
-			r = ib_buf_put(b, src, len);
-		}
-	}
-	return r;
+	return unwrap_blob(kb, blob, blob_len, NULL, key);
 }
 
 int
-ib_mb2_keybag_serialize(const struct ib_mb2_keybag *kb, uint8_t **outp,
-    size_t *lenp)
+ib_mb2_keybag_unwrap_file_key(const struct ib_mb2_keybag *kb,
+    const uint8_t *blob, size_t blob_len, uint32_t protection_class,
+    uint8_t key[IB_MB2_KEY_LEN])
 {
-	struct ib_buf *b = NULL;
-	uint8_t *out = NULL;
-	size_t i, len;
-	int r;
-
-	if (outp != NULL)
-		*outp = NULL;
-	if (lenp != NULL)
-		*lenp = 0;
-	if (kb == NULL || outp == NULL || lenp == NULL)
-		return IB_ERR_INVALID_ARG;
-	if ((b = ib_buf_new(IB_KEYBAG_MAX)) == NULL)
-		return IB_ERR_NOMEM;
-	r = put_fields(b, header_fields, IB_ARRAY_LEN(header_fields), &kb->hdr,
-	    kb->hdr.seen);
-	for (i = 0; i < kb->nclasses && r == IB_OK; i++)
-		r = put_fields(b, class_fields, IB_ARRAY_LEN(class_fields),
-		    &kb->classes[i], kb->classes[i].seen);
-	if (r != IB_OK)
-		goto out;
-	len = ib_buf_len(b);
-	if ((out = malloc(len > 0 ? len : 1)) == NULL) {
-		r = IB_ERR_NOMEM;
-		goto out;
-	}
-	memcpy(out, ib_buf_ptr(b), len);
-	*outp = out;
-	*lenp = len;
-out:
-	ib_buf_free(b);
-	return r;
+	return unwrap_blob(kb, blob, blob_len, &protection_class, key);
 }
 
-static int
-random_bytes(void *p, size_t n)
+int
+mb2_kb_derive(const struct kb_header *h, const void *pw, size_t pw_len,
+    uint8_t key[IB_MB2_KEY_LEN])
 {
-	if (RAND_bytes(p, (int)n) != 1) {
-		ib_err_detail_set("RAND_bytes failed");
-		return IB_ERR_CRYPTO;
-	}
-	return IB_OK;
+	int dp = (h->seen & F_DPSL) != 0;
+
+	return ib_mb2_password_key(pw, pw_len, h->salt, h->iter,
+	    dp ? h->dpsl : NULL, dp ? h->dpic : 0, key);
 }
 
-/*
- * Wrap every unlocked class key with a new password under fresh SALT (and
- * DPSL): the core of create and change_password. All-or-nothing.
- */
-static int
-rewrap(struct ib_mb2_keybag *kb, const void *pw, size_t pw_len)
+const struct kb_class *
+mb2_kb_find_class(const struct ib_mb2_keybag *kb, uint32_t clas)
 {
-	struct kb_header h = kb->hdr;
-	uint8_t pwkey[IB_MB2_KEY_LEN];
-	uint8_t wpky[IB_KEYBAG_CLASSES_MAX][IB_MB2_WRAPPED_LEN];
 	size_t i;
-	int r;
 
-	if ((r = random_bytes(h.salt, sizeof(h.salt))) != IB_OK ||
-	    ((h.seen & F_DPSL) &&
-	    (r = random_bytes(h.dpsl, sizeof(h.dpsl))) != IB_OK) ||
-	    (r = derive(&h, pw, pw_len, pwkey)) != IB_OK)
-		goto out;
 	for (i = 0; i < kb->nclasses; i++)
-		if (kb->classes[i].unlocked &&
-		    (r = ib_mb2_aes_wrap(pwkey, kb->classes[i].key, wpky[i])) != IB_OK)
-			goto out;
-	for (i = 0; i < kb->nclasses; i++) {
-		if (!kb->classes[i].unlocked)
-			continue;
-		memcpy(kb->classes[i].wpky, wpky[i], IB_MB2_WRAPPED_LEN);
-		kb->classes[i].wpky_len = IB_MB2_WRAPPED_LEN;
-	}
-	kb->hdr = h;
-out:
-	OPENSSL_cleanse(pwkey, sizeof(pwkey));
-	OPENSSL_cleanse(&h, sizeof(h));
-	return r;
-}
-
-int
-ib_mb2_keybag_change_password(struct ib_mb2_keybag *kb,
-    const void *new_password, size_t new_password_len)
-{
-	size_t i;
-
-	if (kb == NULL || (new_password == NULL && new_password_len > 0))
-		return IB_ERR_INVALID_ARG;
-	if (!kb->unlocked)
-		return IB_ERR_STATE;
-	for (i = 0; i < kb->nclasses; i++)
-		if ((kb->classes[i].wrap & KB_WRAP_PASSWORD) &&
-		    !kb->classes[i].unlocked) {
-			ib_err_detail_set("class %lu is password-wrapped but cannot "
-			    "be re-wrapped (KTYP %lu)",
-			    (unsigned long)kb->classes[i].clas,
-			    (unsigned long)kb->classes[i].ktyp);
-			return IB_ERR_UNSUPPORTED;
-		}
-	return rewrap(kb, new_password, new_password_len);
-}
-
-/* ThisDeviceOnly-style classes carry WRAP 3 in iOS keybags (fixture). */
-static uint32_t
-created_wrap(uint32_t clas)
-{
-	return clas == 5 || clas >= 9 ? 3u : KB_WRAP_PASSWORD;
-}
-
-int
-ib_mb2_keybag_create(const void *password, size_t password_len,
-    const struct ib_mb2_keybag_params *params, struct ib_mb2_keybag **kbp)
-{
-	static const uint32_t nclasses = 11;
-	struct ib_mb2_keybag *kb = NULL;
-	struct kb_header *h;
-	uint32_t dpic = params != NULL ? params->dpic : IB_MB2_DPIC_IOS;
-	size_t i;
-	int r;
-
-	if (kbp != NULL)
-		*kbp = NULL;
-	if (kbp == NULL || (password == NULL && password_len > 0))
-		return IB_ERR_INVALID_ARG;
-	if ((kb = calloc(1, sizeof(*kb))) == NULL)
-		return IB_ERR_NOMEM;
-	h = &kb->hdr;
-	h->seen = F_VERS | F_TYPE | F_UUID | F_HMCK | F_WRAP | F_SALT | F_ITER;
-	h->vers = dpic > 0 ? KB_VERS_DP : KB_VERS_LEGACY;
-	h->type = KB_TYPE_BACKUP;
-	h->wrap = 0;
-	h->iter = params != NULL && params->iter > 0 ? params->iter :
-	    IB_MB2_ITER_IOS;
-	if (dpic > 0) {
-		h->seen |= F_DPWT | F_DPIC | F_DPSL;
-		h->dpwt = KB_DPWT;
-		h->dpic = dpic;
-	}
-	/* HMCK: iOS's is a device-wrapped HMAC key no host reader uses; ours
-	 * is opaque random bytes of the same size. */
-	h->hmck_len = KB_HMCK_LEN;
-	if ((r = random_bytes(h->uuid, sizeof(h->uuid))) != IB_OK ||
-	    (r = random_bytes(h->hmck, h->hmck_len)) != IB_OK)
-		goto out;
-	/* Classes 11 down to 1, as in the fixture. Each entry repeats the
-	 * keybag's UUID (unverified; readers use UUID only as a delimiter). */
-	for (i = 0; i < nclasses; i++) {
-		struct kb_class *k = &kb->classes[i];
-
-		k->seen = C_UUID | C_CLAS | C_WRAP | C_KTYP | C_WPKY;
-		memcpy(k->uuid, h->uuid, sizeof(k->uuid));
-		k->clas = nclasses - (uint32_t)i;
-		k->wrap = created_wrap(k->clas);
-		k->ktyp = KB_KTYP_AES;
-		if ((r = ib_mb2_random_key(k->key)) != IB_OK)
-			goto out;
-		k->unlocked = 1;
-	}
-	kb->nclasses = nclasses;
-	kb->unlocked = 1;
-	if ((r = rewrap(kb, password, password_len)) != IB_OK)
-		goto out;
-	*kbp = kb;
-	kb = NULL;
-out:
-	ib_mb2_keybag_free(kb);
-	return r;
-}
-
-int
-ib_mb2_keybag_wrap_key(const struct ib_mb2_keybag *kb, uint32_t clas,
-    const uint8_t key[IB_MB2_KEY_LEN], uint8_t blob[IB_MB2_KEY_BLOB_LEN])
-{
-	const struct kb_class *k;
-	struct ib_buf b;
-	uint8_t *p;
-	int r;
-
-	if (kb == NULL || key == NULL || blob == NULL)
-		return IB_ERR_INVALID_ARG;
-	if (!kb->unlocked)
-		return IB_ERR_STATE;
-	if ((k = find_class(kb, clas)) == NULL || !k->unlocked) {
-		ib_err_detail_set("no unlocked key for protection class %lu",
-		    (unsigned long)clas);
-		return IB_ERR_NOT_FOUND;
-	}
-	ib_buf_init(&b, IB_MB2_KEY_BLOB_LEN);
-	if ((r = ib_buf_put_u32le(&b, clas)) == IB_OK &&
-	    (r = ib_buf_reserve(&b, IB_MB2_WRAPPED_LEN, &p)) == IB_OK &&
-	    (r = ib_mb2_aes_wrap(k->key, key, p)) == IB_OK)
-		memcpy(blob, ib_buf_ptr(&b), IB_MB2_KEY_BLOB_LEN);
-	ib_buf_free(&b);
-	return r;
-}
-
-int
-ib_mb2_keybag_new_key(const struct ib_mb2_keybag *kb, uint32_t clas,
-    uint8_t key[IB_MB2_KEY_LEN], uint8_t blob[IB_MB2_KEY_BLOB_LEN])
-{
-	uint8_t k[IB_MB2_KEY_LEN];
-	int r;
-
-	if (key == NULL || blob == NULL)
-		return IB_ERR_INVALID_ARG;
-	if ((r = ib_mb2_random_key(k)) == IB_OK &&
-	    (r = ib_mb2_keybag_wrap_key(kb, clas, k, blob)) == IB_OK)
-		memcpy(key, k, sizeof(k));
-	OPENSSL_cleanse(k, sizeof(k));
-	return r;
+		if (kb->classes[i].clas == clas)
+			return &kb->classes[i];
+	return NULL;
 }

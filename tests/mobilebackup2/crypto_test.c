@@ -29,11 +29,36 @@
 extern char **environ;
 
 /* --- known answers (gen_crypto_vectors.py, Python hashlib) ------------ */
-static const uint8_t kat_legacy[32] = { 0xb9, 0xf3, 0xfc, 0xdf, 0x2e, 0x12, 0x35, 0xfc, 0x5f, 0x27, 0x59, 0x1c, 0xcf, 0xe0, 0x01, 0x32, 0x2b, 0xc6, 0x48, 0x91, 0x42, 0xa9, 0x53, 0xe9, 0x15, 0x8b, 0x78, 0xd7, 0x44, 0x9c, 0xb4, 0x9d };
-static const uint8_t kat_two_round[32] = { 0xb6, 0xe0, 0x1b, 0xd7, 0xde, 0x7d, 0x3b, 0xeb, 0xba, 0xcc, 0x6d, 0x7a, 0x6f, 0xc8, 0xea, 0xa5, 0xaa, 0x7b, 0xef, 0x4c, 0x38, 0x9d, 0x26, 0x29, 0x87, 0x98, 0x9e, 0x09, 0xfa, 0x71, 0xf5, 0xa7 };
-static const uint8_t kat_utf8_one_iter[32] = { 0x15, 0x9d, 0xd3, 0x66, 0xce, 0x0b, 0x7c, 0x99, 0x1a, 0xae, 0x72, 0xeb, 0xc0, 0x81, 0xe0, 0x85, 0x87, 0xbb, 0xf0, 0xdc, 0x1b, 0x7b, 0x60, 0xf8, 0x97, 0x6e, 0x39, 0x76, 0xba, 0xfc, 0x27, 0xb2 };
-static const uint8_t kat_empty_password[32] = { 0xdb, 0x8e, 0xa1, 0x7a, 0x54, 0x71, 0x2a, 0x47, 0x6c, 0xea, 0x7b, 0x5b, 0xdf, 0xa9, 0x2d, 0xf7, 0x35, 0x1a, 0x16, 0xac, 0x75, 0x9a, 0x5e, 0x65, 0xce, 0xe4, 0xbc, 0xc7, 0x1e, 0xd2, 0xb5, 0xc0 };
-static const uint8_t kat_pyiosbackup_fixture[32] = { 0xec, 0x8e, 0xdc, 0x16, 0x0b, 0x57, 0x45, 0xcc, 0xae, 0x00, 0x0b, 0xfb, 0x47, 0x87, 0x63, 0x0f, 0x32, 0x28, 0x21, 0x19, 0x1f, 0xba, 0x7e, 0xea, 0x38, 0xfe, 0xab, 0x2c, 0x63, 0x07, 0xcd, 0x9b };
+static const uint8_t kat_legacy[32] = {
+	0xb9, 0xf3, 0xfc, 0xdf, 0x2e, 0x12, 0x35, 0xfc,
+	0x5f, 0x27, 0x59, 0x1c, 0xcf, 0xe0, 0x01, 0x32,
+	0x2b, 0xc6, 0x48, 0x91, 0x42, 0xa9, 0x53, 0xe9,
+	0x15, 0x8b, 0x78, 0xd7, 0x44, 0x9c, 0xb4, 0x9d,
+};
+static const uint8_t kat_two_round[32] = {
+	0xb6, 0xe0, 0x1b, 0xd7, 0xde, 0x7d, 0x3b, 0xeb,
+	0xba, 0xcc, 0x6d, 0x7a, 0x6f, 0xc8, 0xea, 0xa5,
+	0xaa, 0x7b, 0xef, 0x4c, 0x38, 0x9d, 0x26, 0x29,
+	0x87, 0x98, 0x9e, 0x09, 0xfa, 0x71, 0xf5, 0xa7,
+};
+static const uint8_t kat_utf8_one_iter[32] = {
+	0x15, 0x9d, 0xd3, 0x66, 0xce, 0x0b, 0x7c, 0x99,
+	0x1a, 0xae, 0x72, 0xeb, 0xc0, 0x81, 0xe0, 0x85,
+	0x87, 0xbb, 0xf0, 0xdc, 0x1b, 0x7b, 0x60, 0xf8,
+	0x97, 0x6e, 0x39, 0x76, 0xba, 0xfc, 0x27, 0xb2,
+};
+static const uint8_t kat_empty_password[32] = {
+	0xdb, 0x8e, 0xa1, 0x7a, 0x54, 0x71, 0x2a, 0x47,
+	0x6c, 0xea, 0x7b, 0x5b, 0xdf, 0xa9, 0x2d, 0xf7,
+	0x35, 0x1a, 0x16, 0xac, 0x75, 0x9a, 0x5e, 0x65,
+	0xce, 0xe4, 0xbc, 0xc7, 0x1e, 0xd2, 0xb5, 0xc0,
+};
+static const uint8_t kat_pyiosbackup_fixture[32] = {
+	0xec, 0x8e, 0xdc, 0x16, 0x0b, 0x57, 0x45, 0xcc,
+	0xae, 0x00, 0x0b, 0xfb, 0x47, 0x87, 0x63, 0x0f,
+	0x32, 0x28, 0x21, 0x19, 0x1f, 0xba, 0x7e, 0xea,
+	0x38, 0xfe, 0xab, 0x2c, 0x63, 0x07, 0xcd, 0x9b,
+};
 
 /* --- small helpers --------------------------------------------------- */
 
@@ -1421,6 +1446,39 @@ cli_enc(const char *mode, const uint8_t key[32], const char *in, const char *out
 	return run(argv);
 }
 
+/* RFC 3394 wrap / unwrap of one 32-byte key by openssl. */
+static int
+cli_wrap(const uint8_t kek[32], const uint8_t key[32], uint8_t out[40])
+{
+	uint8_t *w;
+	size_t n;
+
+	if (write_file(tmp_path("cli_k.bin"), key, 32) != 0 ||
+	    cli_enc("wrap", kek, tmp_path("cli_k.bin"), tmp_path("cli_w.bin")) != 0 ||
+	    (w = read_path(tmp_path("cli_w.bin"), &n)) == NULL)
+		return -1;
+	if (n == 40)
+		memcpy(out, w, 40);
+	free(w);
+	return n == 40 ? 0 : -1;
+}
+
+static int
+cli_unwrap(const uint8_t kek[32], const uint8_t wrapped[40], uint8_t out[32])
+{
+	uint8_t *k;
+	size_t n;
+
+	if (write_file(tmp_path("cli_w.bin"), wrapped, 40) != 0 ||
+	    cli_enc("unwrap", kek, tmp_path("cli_w.bin"), tmp_path("cli_k.bin")) != 0 ||
+	    (k = read_path(tmp_path("cli_k.bin"), &n)) == NULL)
+		return -1;
+	if (n == 32)
+		memcpy(out, k, 32);
+	free(k);
+	return n == 32 ? 0 : -1;
+}
+
 static int
 cli_available(void)
 {
@@ -1442,7 +1500,7 @@ IB_TEST(interop_openssl_decrypts_what_we_encrypt)
 	const char *pw = "interop p\xc3\xa4ssword";
 	struct ib_mb2_keybag *dev = NULL;
 	uint8_t *ser = NULL, *plain, *back, blob[44], fk[32], k1[32], pwkey[32];
-	uint8_t *ck = NULL;
+	uint8_t ck[32];
 	size_t slen, n = 100007, blen;
 	long salt, dpsl, wpky = -1;
 	int in, out, j;
@@ -1473,17 +1531,9 @@ IB_TEST(interop_openssl_decrypts_what_we_encrypt)
 	    ser + dpsl, tlv_u32(ser, slen, "DPIC", 0), k1), 0);
 	IB_CHECK_EQ(cli_pbkdf2("SHA1", k1, 32, ser + salt,
 	    tlv_u32(ser, slen, "ITER", 0), pwkey), 0);
-	IB_CHECK_EQ(write_file(tmp_path("wpky.bin"), ser + wpky, 40), 0);
-	IB_CHECK_EQ(cli_enc("unwrap", pwkey, tmp_path("wpky.bin"),
-	    tmp_path("ck.bin")), 0);
-	ck = read_path(tmp_path("ck.bin"), &blen);
-	IB_CHECK(ck != NULL && blen == 32);
-	IB_CHECK_EQ(write_file(tmp_path("fkw.bin"), blob + 4, 40), 0);
-	IB_CHECK_EQ(cli_enc("unwrap", ck, tmp_path("fkw.bin"),
-	    tmp_path("fk.bin")), 0);
-	back = read_path(tmp_path("fk.bin"), &blen);
-	IB_CHECK(back != NULL && blen == 32 && memcmp(back, fk, 32) == 0);
-	free(back);
+	IB_CHECK_EQ(cli_unwrap(pwkey, ser + wpky, ck), 0);
+	IB_CHECK_EQ(cli_unwrap(ck, blob + 4, k1), 0);
+	IB_CHECK(memcmp(k1, fk, 32) == 0);
 	IB_CHECK_EQ(cli_enc("dec", fk, tmp_path("enc.bin"), tmp_path("dec.bin")), 0);
 	back = read_path(tmp_path("dec.bin"), &blen);
 	IB_CHECK(back != NULL && blen == n && memcmp(back, plain, n) == 0);
@@ -1491,82 +1541,68 @@ IB_TEST(interop_openssl_decrypts_what_we_encrypt)
 	/* A wrong password's key does not unwrap under openssl either. */
 	pwkey[0] ^= 1;
 	fprintf(stderr, "    (an openssl unwrap error is expected here)\n");
-	IB_CHECK(cli_enc("unwrap", pwkey, tmp_path("wpky.bin"),
-	    tmp_path("ck2.bin")) != 0);
-	free(ck);
+	IB_CHECK(cli_unwrap(pwkey, ser + wpky, ck) != 0);
 	free(plain);
 	free(ser);
 	ib_mb2_keybag_free(dev);
 }
 
-/* The reverse: a backup whose every key and ciphertext openssl made. */
-IB_TEST(interop_we_decrypt_what_openssl_encrypts)
-{
-	const char *pw = "from openssl";
-	char db[256];
-	struct ib_mb2_keybag *kb = NULL;
-	uint8_t salt[20], dpsl[20], k1[32], pwkey[32], ck3[32], ck4[32];
-	uint8_t fk[32], dk[32], blob[44], mkey[44], got[32], *w, *plain, *back;
-	uint8_t wp3[40], wp4[40];
-	size_t wl, n = 70001, blen, olen;
-	uint64_t sz;
-	int in, out, r, pad;
+/* The reverse: a backup whose every key and ciphertext openssl made.
+ * Class keys 3 and 4 are wrapped by an openssl-derived password key; the
+ * file key (class 3) and Manifest.db key (class 4) by those class keys. */
+struct cli_backup {
+	struct ib_mb2_keybag *kb;
+	uint8_t fk[32], dk[32];
+	uint8_t file_blob[44], manifest_blob[44];
+};
 
-	IB_CHECK(cli_available());
-	snprintf(db, sizeof(db), "%s", tmp_path("cli.db"));
+static int
+cli_backup_make(struct cli_backup *cb, const char *pw)
+{
+	uint8_t salt[20], dpsl[20], k1[32], pwkey[32], ck3[32], ck4[32];
+	uint8_t wp3[40], wp4[40];
+
 	fill(salt, 20);
 	fill(dpsl, 20);
 	fill(ck3, 32);
 	fill(ck4, 32);
-	fill(fk, 32);
-	fill(dk, 32);
-	IB_CHECK_EQ(cli_pbkdf2("SHA256", (const uint8_t *)pw, strlen(pw), dpsl,
-	    2500, k1), 0);
-	IB_CHECK_EQ(cli_pbkdf2("SHA1", k1, 32, salt, 1500, pwkey), 0);
-	/* Class keys 3 and 4 wrapped by openssl. */
-	IB_CHECK_EQ(write_file(tmp_path("ck.bin"), ck3, 32), 0);
-	IB_CHECK_EQ(cli_enc("wrap", pwkey, tmp_path("ck.bin"),
-	    tmp_path("w.bin")), 0);
-	w = read_path(tmp_path("w.bin"), &wl);
-	IB_CHECK(w != NULL && wl == 40);
-	memcpy(wp3, w, 40);
-	free(w);
-	IB_CHECK_EQ(write_file(tmp_path("ck.bin"), ck4, 32), 0);
-	IB_CHECK_EQ(cli_enc("wrap", pwkey, tmp_path("ck.bin"),
-	    tmp_path("w.bin")), 0);
-	w = read_path(tmp_path("w.bin"), &wl);
-	IB_CHECK(w != NULL && wl == 40);
-	memcpy(wp4, w, 40);
-	free(w);
+	fill(cb->fk, 32);
+	fill(cb->dk, 32);
+	if (cli_pbkdf2("SHA256", (const uint8_t *)pw, strlen(pw), dpsl, 2500,
+	    k1) != 0 || cli_pbkdf2("SHA1", k1, 32, salt, 1500, pwkey) != 0 ||
+	    cli_wrap(pwkey, ck3, wp3) != 0 || cli_wrap(pwkey, ck4, wp4) != 0 ||
+	    cli_wrap(ck3, cb->fk, cb->file_blob + 4) != 0 ||
+	    cli_wrap(ck4, cb->dk, cb->manifest_blob + 4) != 0)
+		return -1;
+	memcpy(cb->file_blob, "\x03\x00\x00\x00", 4);
+	memcpy(cb->manifest_blob, "\x04\x00\x00\x00", 4);
 	tb_header(&T, 5, salt, 1500, dpsl, 2500);
 	tb_class(&T, 4, 2, 0, wp4);
 	tb_class(&T, 3, 2, 0, wp3);
-	/* File key (class 3) and Manifest.db key (class 4) blobs. */
-	IB_CHECK_EQ(write_file(tmp_path("k.bin"), fk, 32), 0);
-	IB_CHECK_EQ(cli_enc("wrap", ck3, tmp_path("k.bin"), tmp_path("w.bin")), 0);
-	w = read_path(tmp_path("w.bin"), &wl);
-	IB_CHECK(w != NULL && wl == 40);
-	memcpy(blob + 4, w, 40);
-	free(w);
-	memcpy(blob, "\x03\x00\x00\x00", 4);
-	IB_CHECK_EQ(write_file(tmp_path("k.bin"), dk, 32), 0);
-	IB_CHECK_EQ(cli_enc("wrap", ck4, tmp_path("k.bin"), tmp_path("w.bin")), 0);
-	w = read_path(tmp_path("w.bin"), &wl);
-	IB_CHECK(w != NULL && wl == 40);
-	memcpy(mkey + 4, w, 40);
-	free(w);
-	memcpy(mkey, "\x04\x00\x00\x00", 4);
+	cb->kb = NULL;
+	return parse_tb(&T, &cb->kb) == IB_OK ? 0 : -1;
+}
 
-	IB_CHECK_OK(parse_tb(&T, &kb));
-	IB_CHECK_OK(ib_mb2_keybag_unlock(kb, pw, strlen(pw), NULL));
-	IB_CHECK_OK(ib_mb2_keybag_unwrap_file_key(kb, blob, 44, 3, got));
-	IB_CHECK(memcmp(got, fk, 32) == 0);
+IB_TEST(interop_we_decrypt_payload_openssl_encrypted)
+{
+	const char *pw = "from openssl";
+	struct cli_backup cb;
+	uint8_t got[32], *plain, *back;
+	size_t n = 70001, blen;
+	uint64_t sz;
+	int in, out;
 
+	IB_CHECK(cli_available());
+	IB_CHECK_EQ(cli_backup_make(&cb, pw), 0);
+	IB_CHECK_OK(ib_mb2_keybag_unlock(cb.kb, pw, strlen(pw), NULL));
+	IB_CHECK_OK(ib_mb2_keybag_unwrap_file_key(cb.kb, cb.file_blob, 44, 3,
+	    got));
+	IB_CHECK(memcmp(got, cb.fk, 32) == 0);
 	plain = malloc(n);
 	IB_CHECK(plain != NULL);
 	fill(plain, n);
 	IB_CHECK_EQ(write_file(tmp_path("plain.bin"), plain, n), 0);
-	IB_CHECK_EQ(cli_enc("enc", fk, tmp_path("plain.bin"),
+	IB_CHECK_EQ(cli_enc("enc", cb.fk, tmp_path("plain.bin"),
 	    tmp_path("enc.bin")), 0);
 	in = open(tmp_path("enc.bin"), O_RDONLY);
 	out = mem_fd(NULL, 0);
@@ -1579,28 +1615,45 @@ IB_TEST(interop_we_decrypt_what_openssl_encrypts)
 	close(in);
 	close(out);
 	free(plain);
+	ib_mb2_keybag_free(cb.kb);
+}
 
-	/* Manifest.db padded (openssl's default) and unpadded (-nopad). */
-	IB_CHECK_OK(ib_mb2_keybag_unwrap_manifest_key(kb, mkey, 44, got));
-	IB_CHECK(memcmp(got, dk, 32) == 0);
+/* Manifest.db padded (openssl's default) and unpadded (-nopad, what
+ * pymobiledevice3 writes): both come out as the same SQLite file. */
+IB_TEST(interop_we_decrypt_manifest_db_openssl_encrypted)
+{
+	const char *pw = "from openssl";
+	struct cli_backup cb;
+	char db[256];
+	uint8_t got[32], *plain, *enc, *back;
+	size_t olen, elen, blen;
+	int r, pad;
+
+	IB_CHECK(cli_available());
+	snprintf(db, sizeof(db), "%s", tmp_path("cli.db"));
+	IB_CHECK_EQ(cli_backup_make(&cb, pw), 0);
+	IB_CHECK_OK(ib_mb2_keybag_unlock(cb.kb, pw, strlen(pw), NULL));
+	IB_CHECK_OK(ib_mb2_keybag_unwrap_manifest_key(cb.kb, cb.manifest_blob,
+	    44, got));
+	IB_CHECK(memcmp(got, cb.dk, 32) == 0);
 	IB_CHECK_EQ(make_db(db, 120), 0);
 	plain = read_path(db, &olen);
 	IB_CHECK(plain != NULL);
 	for (pad = 0; pad < 2; pad++) {
-		IB_CHECK_EQ(cli_enc(pad ? "enc" : "encnopad", dk, db,
+		IB_CHECK_EQ(cli_enc(pad ? "enc" : "encnopad", cb.dk, db,
 		    tmp_path("db.enc")), 0);
-		w = read_path(tmp_path("db.enc"), &wl);
-		IB_CHECK(w != NULL && wl == olen + (pad ? 16 : 0));
-		back = manifest_decrypt(got, w, wl, &blen, &r);
+		enc = read_path(tmp_path("db.enc"), &elen);
+		IB_CHECK(enc != NULL && elen == olen + (pad ? 16 : 0));
+		back = manifest_decrypt(got, enc, elen, &blen, &r);
 		IB_CHECK_OK(r);
 		IB_CHECK(blen == olen && memcmp(back, plain, olen) == 0);
 		IB_CHECK_EQ(write_file(tmp_path("dec.db"), back, blen), 0);
 		IB_CHECK_EQ(count_rows(tmp_path("dec.db")), 120);
 		free(back);
-		free(w);
+		free(enc);
 	}
 	free(plain);
-	ib_mb2_keybag_free(kb);
+	ib_mb2_keybag_free(cb.kb);
 }
 
 int
