@@ -907,7 +907,6 @@ IB_TEST(keybag_iteration_caps)
 	struct ib_mb2_keybag *kb = NULL;
 	const struct ib_mb2_kdf_limits low = { 999, 999 };
 	const struct ib_mb2_kdf_limits iter_ok = { 1000, 999 };
-	uint64_t t0;
 
 	tb_header(&T, 5, zeros, 1000, zeros, 1000);
 	tb_class(&T, 1, 2, 0, zeros);
@@ -918,13 +917,13 @@ IB_TEST(keybag_iteration_caps)
 	IB_CHECK(strstr(ib_err_detail(), "DPIC") != NULL);
 	ib_mb2_keybag_free(kb);
 	kb = NULL;
-	/* Hostile counts are refused before any work with the default caps. */
+	/* Hostile counts are refused before any work with the default caps
+	 * (without the cap this unlock would run for hours and time out). */
 	tb_header(&T, 5, zeros, 10, zeros, 0xFFFFFFFFu);
 	tb_class(&T, 1, 2, 0, zeros);
 	IB_CHECK_OK(parse_tb(&T, &kb));
-	t0 = ib_now_ms();
 	IB_CHECK_ERR(ib_mb2_keybag_unlock(kb, "x", 1, NULL), IB_ERR_KEYBAG);
-	IB_CHECK(ib_now_ms() - t0 < 1000);
+	IB_CHECK(strstr(ib_err_detail(), "DPIC") != NULL);
 	ib_mb2_keybag_free(kb);
 	kb = NULL;
 	tb_header(&T, 5, zeros, IB_KEYBAG_ITER_MAX + 1, NULL, 0);
