@@ -46,4 +46,19 @@
 /* Largest chunk we accept from the device (it sends 32 KiB; allow 4x). */
 #define IB_DL_CHUNK_MAX (128u * 1024u)
 
+/* --- backup encryption (mobilebackup2.md section 6.2) --- */
+/* Serialised BackupKeyBag: iOS's is ~1.5 KiB (header + 11 class keys). */
+#define IB_KEYBAG_MAX (64u * 1024u)
+/* Class-key entries in one keybag: iOS writes 11 (classes 1-11). */
+#define IB_KEYBAG_CLASSES_MAX 32u
+/* Value of one keybag tag (largest known: 40-byte HMCK/WPKY); unknown
+ * tags longer than this are refused rather than skipped. */
+#define IB_KEYBAG_VALUE_MAX 1024u
+/* PBKDF2 rounds a keybag may ask for. iOS writes ITER 10,000 (SHA-1)
+ * and DPIC 10,000,000 (SHA-256, ~3 s here); the caps allow 1000x and 10x
+ * that (~3 s and ~40 s) so a hostile keybag cannot make unlock spin for
+ * hours, while a future iOS raising the counts still opens. */
+#define IB_KEYBAG_ITER_MAX 10000000u
+#define IB_KEYBAG_DPIC_MAX 100000000u
+
 #endif /* IB_LIMITS_H */
