@@ -8,6 +8,9 @@
  *   source  port 19: reads u64 N and u64 SEED (big-endian), sends the
  *                    first N bytes of the stream ib_sim_prng(SEED); then
  *                    waits for EOF.
+ *   discard port 20: reads u64 N, then N bytes it drops unlooked-at;
+ *                    answers u64 N; then waits for EOF (for benchmarks:
+ *                    no hashing on the device side).
  *
  * The services wait for the host to close after answering so that the
  * host decides when a stream ends.
@@ -19,7 +22,7 @@
  * is z in little-endian byte order. N bytes are the first N bytes of the
  * concatenated blocks.
  *
- * Knob: slow_reader=MS makes echo and sink sleep MS milliseconds before
+ * Knob: slow_reader=MS makes echo, sink and discard sleep MS milliseconds before
  * every read (a slow application on the device).
  */
 #ifndef IB_SIM_TEST_H
@@ -31,6 +34,7 @@
 #define IB_SIM_PORT_ECHO 7
 #define IB_SIM_PORT_SINK 9
 #define IB_SIM_PORT_SOURCE 19
+#define IB_SIM_PORT_DISCARD 20
 
 struct ib_sim_prng {
 	uint64_t state;

@@ -369,7 +369,7 @@ int
 ib_sim_client_connect(const char *path, int timeout_ms, int *fdp)
 {
 	struct sockaddr_un sa;
-	int fd, r;
+	int fd;
 
 	(void)timeout_ms;       /* a UNIX connect either succeeds or fails at once */
 	*fdp = -1;
@@ -383,11 +383,10 @@ ib_sim_client_connect(const char *path, int timeout_ms, int *fdp)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return ib_err_from_errno(errno, "socket");
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		r = ib_err_from_errno(errno, path);
 		ib_err_detail_set("cannot connect to the simulator at %s: %s",
 		    path, strerror(errno));
 		close(fd);
-		return r == IB_ERR_SYSTEM ? IB_ERR_TRANSPORT : r;
+		return IB_ERR_TRANSPORT;
 	}
 	*fdp = fd;
 	return IB_OK;
