@@ -46,11 +46,15 @@ const char *sim_knob_value(const struct ib_sim *sim, unsigned devno, const char 
 /* Strict number with k/M/G (powers of 1024): IB_ERR_USAGE if invalid. */
 int sim_parse_u64(const char *s, uint64_t *vp);
 
+/* test_services.c: the SplitMix64 step behind identities and the source
+ * service's stream (sim_test.h). */
+uint64_t sim_splitmix64(uint64_t *state);
+
 /* sim_dev.c */
 int sim_dev_new(struct ib_sim *sim, unsigned index, struct ib_sim_dev **devp);
 /* Detach every host, join every service thread, free. */
 void sim_dev_free(struct ib_sim_dev *dev);
-/* Identity of device index (0-based) for seed: deterministic. */
+/* sim_identity.c: identity of device index (0-based) for seed. */
 void sim_identity(uint32_t seed, unsigned index, struct ib_sim_identity *id);
 void sim_dev_devinfo(const struct ib_sim_dev *dev, struct ib_sim_devinfo *out);
 

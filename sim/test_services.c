@@ -37,8 +37,8 @@ ib_sim_prng_init(struct ib_sim_prng *g, uint64_t seed)
 	g->used = sizeof(g->block);
 }
 
-static uint64_t
-prng_next(uint64_t *state)
+uint64_t
+sim_splitmix64(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
 
@@ -69,9 +69,9 @@ ib_sim_prng_fill(struct ib_sim_prng *g, uint8_t *out, size_t n)
 		n--;
 	}
 	for (; n >= 8; n -= 8, out += 8)
-		store_le64(out, prng_next(&g->state));
+		store_le64(out, sim_splitmix64(&g->state));
 	if (n > 0) {
-		store_le64(g->block, prng_next(&g->state));
+		store_le64(g->block, sim_splitmix64(&g->state));
 		memcpy(out, g->block, n);
 		g->used = (unsigned)n;
 	}

@@ -564,6 +564,9 @@ ib_mux_conn_run(void *arg)
 	struct rstream *rs;
 	int n;
 
+	/* For top -H and perf: which side of which mux this thread runs. */
+	pthread_setname_np(pthread_self(),
+	    c->cfg.engine.role == IB_MUX_ROLE_HOST ? "mux-host" : "mux-device");
 	for (;;) {
 		uint64_t drain;
 
