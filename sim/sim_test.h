@@ -8,6 +8,9 @@
  *   source  port 19: reads u64 N and u64 SEED (big-endian), sends the
  *                    first N bytes of the stream ib_sim_prng(SEED); then
  *                    waits for EOF.
+ *   burst   port 21: like source, but closes the stream right after the
+ *                    last byte (a service that answers and hangs up:
+ *                    the host must still get every byte, then EOF).
  *   discard port 20: reads u64 N, then N bytes it drops unlooked-at;
  *                    answers u64 N; then waits for EOF (for benchmarks:
  *                    no hashing on the device side).
@@ -35,6 +38,7 @@
 #define IB_SIM_PORT_SINK 9
 #define IB_SIM_PORT_SOURCE 19
 #define IB_SIM_PORT_DISCARD 20
+#define IB_SIM_PORT_BURST 21
 
 struct ib_sim_prng {
 	uint64_t state;

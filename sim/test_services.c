@@ -226,6 +226,7 @@ out:
 	free(buf);
 }
 
+/* arg non-NULL: the burst variant, which hangs up after the last byte. */
 static void
 svc_source(struct ib_sim_dev *dev, int fd, void *arg)
 {
@@ -233,7 +234,6 @@ svc_source(struct ib_sim_dev *dev, int fd, void *arg)
 	struct ib_sim_prng g;
 	uint64_t n, seed;
 
-	(void)arg;
 	if (buf == NULL || read_u64s(dev, fd, &n, &seed) != IB_OK)
 		goto out;
 	ib_sim_prng_init(&g, seed);
@@ -245,7 +245,8 @@ svc_source(struct ib_sim_dev *dev, int fd, void *arg)
 			goto out;
 		n -= k;
 	}
-	wait_eof(fd);
+	if (arg == NULL)
+		wait_eof(fd);
 out:
 	free(buf);
 }
@@ -301,7 +302,8 @@ attach(struct ib_sim_dev *dev)
 	if ((r = ib_sim_dev_listen(dev, IB_SIM_PORT_ECHO, "echo", svc_echo, NULL)) != IB_OK ||
 	    (r = ib_sim_dev_listen(dev, IB_SIM_PORT_SINK, "sink", svc_sink, NULL)) != IB_OK ||
 	    (r = ib_sim_dev_listen(dev, IB_SIM_PORT_SOURCE, "source", svc_source, NULL)) != IB_OK ||
-	    (r = ib_sim_dev_listen(dev, IB_SIM_PORT_DISCARD, "discard", svc_discard, NULL)) != IB_OK)
+	    (r = ib_sim_dev_listen(dev, IB_SIM_PORT_DISCARD, "discard", svc_discard, NULL)) != IB_OK ||
+	    (r = ib_sim_dev_listen(dev, IB_SIM_PORT_BURST, "burst", svc_source, dev)) != IB_OK)
 		return r;
 	return IB_OK;
 }

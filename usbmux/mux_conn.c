@@ -82,6 +82,9 @@ static void
 rstream_ended(struct ib_mux_conn *c, struct rstream *rs, int err, const char *text)
 {
 	rs->ended = 1;
+	/* The user's writes now fail with EPIPE, also one blocked already;
+	 * its reads still get what arrived. */
+	shutdown(rs->fd, SHUT_RD);
 	ib_mux_conn_pub_set_end(rs->pub, err, text);
 	if (err != IB_ERR_MUX_RESET || (text != NULL && text[0] != '\0'))
 		ib_debug("%s: stream to port %u ended: %s%s%s", c->name, rs->port,
@@ -397,12 +400,15 @@ from_user(struct ib_mux_conn *c, struct rstream *rs)
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				rs->in_eof = 1;
+				rs->eof_ms = ib_now_ms();
+			}
 			return;
 		}
 		if (got == 0) {
 			rs->in_eof = 1;
+			rs->eof_ms = ib_now_ms();
 			return;
 		}
 		if (ib_mux_engine_send(c->eng, rs->id, c->scratch, (size_t)got, &acc) != IB_OK ||
@@ -424,15 +430,24 @@ static void
 reap_streams(struct ib_mux_conn *c)
 {
 	struct rstream **pp = &c->streams, *rs;
+	uint64_t now = ib_now_ms();
 
+	c->poll_ms = -1;
 	while ((rs = *pp) != NULL) {
 		/* Graceful: the peer has acknowledged everything the user
-		 * wrote before the RST goes out (close() drops the rest). */
+		 * wrote before the RST goes out (close() drops the rest),
+		 * unless it keeps us waiting too long. */
 		if (rs->in_eof && !rs->ended &&
-		    (c->link_dead || ib_mux_engine_send_pending(c->eng, rs->id) == 0)) {
+		    (c->link_dead || ib_mux_engine_send_pending(c->eng, rs->id) == 0 ||
+		    now - rs->eof_ms >= IB_MUX_CONN_LINGER_MS)) {
 			rs->ended = 1;
 			rs->user_gone = 1;
 			ib_mux_conn_pub_set_end(rs->pub, IB_ERR_MUX_RESET, "closed by this side");
+		} else if (rs->in_eof && !rs->ended) {
+			int left = (int)(IB_MUX_CONN_LINGER_MS - (now - rs->eof_ms));
+
+			if (c->poll_ms < 0 || left < c->poll_ms)
+				c->poll_ms = left;
 		}
 		if (rs->ended && (rs->user_gone || ib_mux_engine_recv_avail(c->eng, rs->id) == 0)) {
 			ib_mux_engine_close(c->eng, rs->id);
@@ -580,7 +595,7 @@ ib_mux_conn_run(void *arg)
 			ib_sleep_ms(100);
 			continue;
 		}
-		if (poll(c->pfds, (nfds_t)n, -1) < 0 && errno != EINTR) {
+		if (poll(c->pfds, (nfds_t)n, c->poll_ms) < 0 && errno != EINTR) {
 			ib_error("%s: poll: %s", c->name, strerror(errno));
 			ib_sleep_ms(100);
 			continue;

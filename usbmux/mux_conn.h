@@ -21,7 +21,8 @@
  *
  * Ends of a stream
  *   - user closes its fd (the runtime reads EOF): what the user wrote
- *     before is sent, then the engine resets the stream (RST);
+ *     before is delivered (acknowledged by the peer, at most
+ *     IB_MUX_CONN_LINGER_MS), then the engine resets the stream (RST);
  *   - peer resets it: data already received is still delivered, then the
  *     user's fd reads EOF; ib_stream_error() gives IB_ERR_MUX_RESET and
  *     ib_stream_error_text() the RST's text;
@@ -29,6 +30,9 @@
  *     ib_mux_conn_free): every stream ends with the link's reason,
  *     IB_ERR_NO_DEVICE, or IB_ERR_MUX_PROTOCOL when the peer broke the
  *     framing or the protocol.
+ *   Once a stream has ended, the user's writes fail (EPIPE: the runtime
+ *   shuts down its reading side) while its reads still return what had
+ *   arrived, then EOF; a writer blocked on a dead stream is released.
  *   A link's service() error and a recv() result other than IB_OK or
  *   IB_ERR_WOULD_BLOCK are its death; packets received before it are
  *   still fed to the engine.
@@ -55,6 +59,10 @@ struct ib_stream;
  * many bytes not yet taken by the peer. Large enough to keep a USB bulk
  * pipe busy, small enough that a stalled link holds little memory. */
 #define IB_MUX_CONN_LINK_HIGH (512u * 1024u)
+
+/* After the user closes a stream, what it wrote is delivered before the
+ * RST, but a peer that stops acknowledging gets the RST after this long. */
+#define IB_MUX_CONN_LINGER_MS 5000
 
 /* How long ib_mux_conn_connect waits by default (ib_usbmux.h: 10 s). */
 #define IB_MUX_CONN_CONNECT_TIMEOUT_MS 10000

@@ -40,6 +40,7 @@ struct rstream {
 	uint16_t port;
 	int fd;                 /* runtime end of the socketpair */
 	int in_eof;             /* the user end will send nothing more */
+	uint64_t eof_ms;        /* when in_eof was seen (linger deadline) */
 	int hup;                /* the user end is closed */
 	int user_gone;          /* writes to the user fail: drop what arrives */
 	int out_blocked;        /* last write hit EAGAIN: wait for POLLOUT */
@@ -90,6 +91,7 @@ struct ib_mux_conn {
 	struct rstream *streams;
 	struct pollfd *pfds;
 	size_t pfds_alloc;
+	int poll_ms;            /* poll timeout: -1, or until a linger ends */
 	uint8_t *scratch;
 };
 

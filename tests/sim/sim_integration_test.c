@@ -137,6 +137,34 @@ IB_TEST(source_and_sink_check_hashes)
 	h_stop(&h);
 }
 
+/* A device service that sends and hangs up at once: every byte arrives
+ * before the reset, however slowly the host reads. */
+IB_TEST(device_hangup_delivers_everything_first)
+{
+	const char *knobs[] = { "2:split=1", "2:window=1024", NULL };
+	struct harness h;
+	struct ib_stream *s = NULL;
+	uint8_t req[16];
+	uint64_t extra = 1;
+	unsigned i;
+
+	IB_CHECK_OK(h_start(&h, 2, knobs));
+	for (i = 0; i < 2; i++) {
+		IB_CHECK_OK(ib_usbmux_connect(h.mux, h_udid(&h, i), IB_SIM_PORT_BURST, &s));
+		IB_CHECK_OK(ib_sim_write_full(ib_stream_fd(s), req,
+		    ib_sim_test_request(req, 8 * MiB, 1, 5)));
+		/* Let the device finish writing and close while we read nothing. */
+		ib_sleep_ms(300);
+		IB_CHECK_OK(h_source_check(ib_stream_fd(s), 8 * MiB, 5));
+		IB_CHECK_OK(h_read_to_eof(ib_stream_fd(s), &extra));
+		IB_CHECK_EQ(extra, 0);
+		IB_CHECK_ERR(ib_stream_error(s), IB_ERR_MUX_RESET);
+		ib_stream_close(s);
+		s = NULL;
+	}
+	h_stop(&h);
+}
+
 IB_TEST(closed_port_is_refused)
 {
 	const char *knobs[] = { "rst_port=19", NULL };
@@ -379,6 +407,48 @@ IB_TEST(slow_reader_on_device_stalls_only_its_stream)
 	ib_stream_close(a);
 	h_stop(&h);
 	free(junk);
+}
+
+struct writer {
+	int fd;
+	int result;
+};
+
+static void *
+write_64m(void *arg)
+{
+	struct writer *w = arg;
+	uint8_t *junk = calloc(1, 64 * MiB);
+
+	w->result = junk != NULL ? ib_sim_write_full(w->fd, junk, 64 * MiB) : IB_ERR_NOMEM;
+	free(junk);
+	return NULL;
+}
+
+/* A writer blocked on a stream whose device goes away is released
+ * (EPIPE), even while echoed bytes wait unread; the reader then gets
+ * those bytes, EOF, and why. */
+IB_TEST(blocked_writer_is_released_when_the_device_goes)
+{
+	struct harness h;
+	struct ib_stream *s = NULL;
+	struct writer w = { -1, IB_ERR_INTERNAL };
+	pthread_t th;
+	uint64_t got;
+
+	IB_CHECK_OK(h_start(&h, 1, NULL));
+	IB_CHECK_OK(ib_usbmux_connect(h.mux, NULL, IB_SIM_PORT_ECHO, &s));
+	w.fd = ib_stream_fd(s);
+	IB_CHECK(pthread_create(&th, NULL, write_64m, &w) == 0);
+	ib_sleep_ms(300);
+	IB_CHECK_OK(ib_sim_dev_unplug(ib_sim_get(h.sim, 0)));
+	pthread_join(th, NULL);
+	IB_CHECK_ERR(w.result, IB_ERR_EOF);
+	IB_CHECK_OK(h_read_to_eof(ib_stream_fd(s), &got));
+	IB_CHECK(got > 0 && got < 64 * MiB);
+	IB_CHECK_ERR(ib_stream_error(s), IB_ERR_NO_DEVICE);
+	ib_stream_close(s);
+	h_stop(&h);
 }
 
 /* A host app that does not read stalls only its own stream too. */
