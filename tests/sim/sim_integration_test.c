@@ -26,11 +26,23 @@ IB_TEST(transport_spec_is_checked)
 {
 	struct ib_usbmux_opts o = { 0 };
 	struct ib_usbmux *m = NULL;
+	int r;
 
 	o.transport = "bogus";
 	IB_CHECK_ERR(ib_usbmux_new(&o, &m), IB_ERR_USAGE);
 	o.transport = "sim:";
 	IB_CHECK_ERR(ib_usbmux_new(&o, &m), IB_ERR_USAGE);
+	/* No USB bus and no usbmuxd here: auto names both attempts (a
+	 * machine with a usbmuxd running gets a context instead). */
+	o.transport = "auto";
+	if ((r = ib_usbmux_new(&o, &m)) == IB_OK) {
+		ib_usbmux_free(m);
+		m = NULL;
+	} else {
+		IB_CHECK_ERR(r, IB_ERR_TRANSPORT);
+		IB_CHECK(strstr(ib_err_detail(), "usb: ") != NULL);
+		IB_CHECK(strstr(ib_err_detail(), "usbmuxd: ") != NULL);
+	}
 	o.transport = "sim:/nonexistent/ib-sim.sock";
 	IB_CHECK_ERR(ib_usbmux_new(&o, &m), IB_ERR_TRANSPORT);
 	IB_CHECK(strstr(ib_err_detail(), "/nonexistent/ib-sim.sock") != NULL);
