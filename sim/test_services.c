@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -79,13 +80,16 @@ ib_sim_prng_fill(struct ib_sim_prng *g, uint8_t *out, size_t n)
 
 /* --- blocking I/O on the service's socket ---------------------------------- */
 
+/* The slow_reader delay, cut short when the stream goes away (so an
+ * unplug or the end of the simulator does not wait for it). */
 static void
-slow(struct ib_sim_dev *dev)
+slow(struct ib_sim_dev *dev, int fd)
 {
 	struct test_state *st = dev != NULL ? ib_sim_dev_get_ext(dev, IB_SIM_EXT_TEST) : NULL;
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
 
 	if (st != NULL && st->slow_ms > 0)
-		ib_sleep_ms(st->slow_ms);
+		(void)poll(&pfd, 1, (int)st->slow_ms);
 }
 
 /* Up to n bytes; 0 at EOF, -1 on error. */
@@ -94,7 +98,7 @@ read_some(struct ib_sim_dev *dev, int fd, uint8_t *p, size_t n)
 {
 	ssize_t got;
 
-	slow(dev);
+	slow(dev, fd);
 	while ((got = recv(fd, p, n, 0)) < 0 && errno == EINTR)
 		;
 	return got;
