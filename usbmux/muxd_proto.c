@@ -874,12 +874,12 @@ is_pair_op(enum ib_muxd_kind op)
 	    op == IB_MUXD_K_DELETE_PAIR_RECORD;
 }
 
-int
-ib_muxd_result_err(enum ib_muxd_kind op, uint32_t number)
+static int
+map_result(enum ib_muxd_kind op, uint32_t number, int errno_values)
 {
 	if (number == IB_MUXD_RESULT_OK)
 		return IB_OK;
-	if (is_pair_op(op)) {
+	if (errno_values) {
 		/* errno values (usbmux.md 3.6). */
 		if (number == ENOENT)
 			return IB_ERR_NOT_FOUND;
@@ -901,6 +901,12 @@ ib_muxd_result_err(enum ib_muxd_kind op, uint32_t number)
 		    number);
 		return IB_ERR_MUXD_RESULT;
 	}
+}
+
+int
+ib_muxd_result_err(enum ib_muxd_kind op, uint32_t number)
+{
+	return map_result(op, number, is_pair_op(op));
 }
 
 int
@@ -928,7 +934,9 @@ ib_muxd_reply_check(enum ib_muxd_kind op, const struct ib_muxd_msg *m)
 	if (m->kind == want && want != IB_MUXD_K_RESULT)
 		return IB_OK;
 	if (m->kind == IB_MUXD_K_RESULT) {
-		r = ib_muxd_result_err(op, m->number);
+		/* errno values come in plist replies; a binary Result is a
+		 * result code (an old server refusing plist says 6). */
+		r = map_result(op, m->number, is_pair_op(op) && m->plist);
 		if (r == IB_OK && want != IB_MUXD_K_RESULT)
 			return protocol_error("Result 0 where a reply with data was due");
 		return r;

@@ -220,8 +220,9 @@ int ib_muxd_result_err(enum ib_muxd_kind op, uint32_t number);
  *   READ_PAIR_RECORD   m->data holds the record;
  *   LIST_DEVICES       m->devs / m->ndevs hold the devices;
  *   everything else    the Result was 0.
- * A Result where data was expected is mapped by ib_muxd_result_err; a
- * reply of another kind is IB_ERR_MUXD_PROTOCOL.
+ * A Result where data was expected is mapped by ib_muxd_result_err
+ * (except that a binary Result is always a result code: errno values only
+ * come in plist replies); a reply of another kind is IB_ERR_MUXD_PROTOCOL.
  */
 int ib_muxd_reply_check(enum ib_muxd_kind op, const struct ib_muxd_msg *m);
 

@@ -78,6 +78,15 @@ drain(int efd)
 
 /* --- host callbacks for the sessions ---------------------------------------- */
 
+static int
+overflowed(struct client *c)
+{
+	int o;
+
+	(void)muxd_session_state(c->s, NULL, &o);
+	return o;
+}
+
 static void
 on_device_event(void *arg, int attached, const struct ib_device *dev)
 {
@@ -86,7 +95,7 @@ on_device_event(void *arg, int attached, const struct ib_device *dev)
 
 	pthread_mutex_lock(&srv->lock);
 	for (c = srv->clients; c != NULL; c = c->next)
-		if (muxd_session_notify(c->s, attached, dev) || muxd_session_overflowed(c->s))
+		if (muxd_session_notify(c->s, attached, dev) || overflowed(c))
 			poke(c->wake);
 	pthread_mutex_unlock(&srv->lock);
 }
@@ -160,12 +169,14 @@ flush_output(struct client *c, int timeout_ms)
 {
 	struct pollfd pfd[2];
 	uint64_t deadline = ib_now_ms() + (uint64_t)timeout_ms;
+	size_t pending;
 	int r;
 
 	for (;;) {
 		if ((r = muxd_session_output(c->s, sock_write, &c->fd)) != IB_OK)
 			return r;
-		if (muxd_session_pending(c->s) == 0)
+		(void)muxd_session_state(c->s, &pending, NULL);
+		if (pending == 0)
 			return IB_OK;
 		if (timeout_ms >= 0 && ib_now_ms() >= deadline)
 			return IB_ERR_TIMEOUT;
@@ -191,22 +202,23 @@ serve_commands(struct client *c)
 	uint8_t buf[16384];
 	struct pollfd pfd[2];
 	enum muxd_state st;
-	size_t want, used;
+	size_t want, used, pending;
 	ssize_t n;
+	int over;
 
 	for (;;) {
-		st = muxd_session_state(c->s);
+		if (muxd_session_output(c->s, sock_write, &c->fd) != IB_OK)
+			return IB_ERR_EOF;
+		st = muxd_session_state(c->s, &pending, &over);
 		if (st != MUXD_COMMAND && st != MUXD_LISTEN)
 			return IB_OK;
-		if (muxd_session_overflowed(c->s)) {
+		if (over) {
 			ib_debug("client %u: dropped (does not read its notifications)", c->number);
 			return IB_ERR_TOO_LARGE;
 		}
-		if (muxd_session_output(c->s, sock_write, &c->fd) != IB_OK)
-			return IB_ERR_EOF;
 		want = muxd_session_want(c->s);
 		pfd[0].fd = c->fd;
-		pfd[0].events = (short)(POLLIN | (muxd_session_pending(c->s) ? POLLOUT : 0));
+		pfd[0].events = (short)(POLLIN | (pending ? POLLOUT : 0));
 		pfd[1].fd = c->wake;
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, -1) < 0) {
@@ -259,7 +271,7 @@ client_main(void *arg)
 	int r;
 
 	r = serve_commands(c);
-	switch (muxd_session_state(c->s)) {
+	switch (muxd_session_state(c->s, NULL, NULL)) {
 	case MUXD_CONNECTED:
 		serve_connected(c);
 		break;

@@ -87,12 +87,16 @@ muxd_session_free(struct muxd_session *s)
 }
 
 enum muxd_state
-muxd_session_state(struct muxd_session *s)
+muxd_session_state(struct muxd_session *s, size_t *pendingp, int *overflowedp)
 {
 	enum muxd_state st;
 
 	pthread_mutex_lock(&s->lock);
 	st = s->state;
+	if (pendingp != NULL)
+		*pendingp = ib_buf_len(&s->out);
+	if (overflowedp != NULL)
+		*overflowedp = s->overflowed;
 	pthread_mutex_unlock(&s->lock);
 	return st;
 }
@@ -100,7 +104,7 @@ muxd_session_state(struct muxd_session *s)
 size_t
 muxd_session_want(struct muxd_session *s)
 {
-	enum muxd_state st = muxd_session_state(s);
+	enum muxd_state st = muxd_session_state(s, NULL, NULL);
 
 	if (st != MUXD_COMMAND && st != MUXD_LISTEN)
 		return 0;
@@ -440,7 +444,7 @@ is_untyped_reply(enum ib_muxd_kind k)
 static void
 dispatch(struct muxd_session *s, const struct ib_muxd_msg *m, int r)
 {
-	if (muxd_session_state(s) == MUXD_LISTEN) {
+	if (muxd_session_state(s, NULL, NULL) == MUXD_LISTEN) {
 		/* A listener takes no commands (usbmux.md 3.7). */
 		pthread_mutex_lock(&s->lock);
 		queue_result(s, m->tag, IB_MUXD_RESULT_BADCOMMAND);
@@ -505,7 +509,7 @@ muxd_session_input(struct muxd_session *s, const uint8_t *p, size_t n, size_t *u
 	int r;
 
 	while (used < n) {
-		st = muxd_session_state(s);
+		st = muxd_session_state(s, NULL, NULL);
 		if (st != MUXD_COMMAND && st != MUXD_LISTEN)
 			break;
 		if (ib_muxd_decoder_feed(&s->dec, p + used, n - used, &u) != IB_OK) {
@@ -584,28 +588,6 @@ muxd_session_output(struct muxd_session *s, muxd_write_fn write_fn, void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return r;
-}
-
-size_t
-muxd_session_pending(struct muxd_session *s)
-{
-	size_t n;
-
-	pthread_mutex_lock(&s->lock);
-	n = ib_buf_len(&s->out);
-	pthread_mutex_unlock(&s->lock);
-	return n;
-}
-
-int
-muxd_session_overflowed(struct muxd_session *s)
-{
-	int o;
-
-	pthread_mutex_lock(&s->lock);
-	o = s->overflowed;
-	pthread_mutex_unlock(&s->lock);
-	return o;
 }
 
 int

@@ -6,7 +6,7 @@
  * threads; the fuzzer drives sessions directly. Internal to usbmux/.
  *
  * Threads: muxd_session_input is called by one thread (the client's);
- * notify, output and listener_info may be called from any thread. The
+ * notify, output, state and listener_info may be called from any thread. The
  * session never holds its lock while it calls the backend or the host.
  */
 #ifndef IB_MUXD_SESSION_H
@@ -45,7 +45,10 @@ int muxd_session_new(const struct muxd_host *host, unsigned number,
 /* Closes a stream that was not taken; NULL is a no-op. */
 void muxd_session_free(struct muxd_session *s);
 
-enum muxd_state muxd_session_state(struct muxd_session *s);
+/* The state, and (when not NULL) the bytes of output queued and whether
+ * too much was queued for a client that does not read (drop it then). */
+enum muxd_state muxd_session_state(struct muxd_session *s, size_t *pendingp,
+    int *overflowedp);
 /* Bytes the server should read next: exactly the rest of the current
  * message in COMMAND state (never more, so that what follows a Connect
  * stays in the socket), 0 once CONNECTED or CLOSED. */
@@ -71,9 +74,6 @@ int muxd_session_notify_paired(struct muxd_session *s, uint32_t device_id);
  */
 typedef ssize_t (*muxd_write_fn)(void *arg, const uint8_t *p, size_t n);
 int muxd_session_output(struct muxd_session *s, muxd_write_fn write_fn, void *arg);
-size_t muxd_session_pending(struct muxd_session *s);
-/* Too much output queued for a client that does not read: drop it. */
-int muxd_session_overflowed(struct muxd_session *s);
 
 /* In CONNECTED state: the stream (once; the caller then closes it with
  * the backend's close_stream). IB_ERR_STATE otherwise. */

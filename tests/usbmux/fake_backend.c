@@ -128,37 +128,16 @@ fake_backend_detach(struct fake_backend *fb, uint32_t handle)
 		notify(fb, 0, &d);
 }
 
-uint16_t
-fake_backend_last_port(struct fake_backend *fb)
-{
-	uint16_t p;
-
-	pthread_mutex_lock(&fb->lock);
-	p = fb->last_port;
-	pthread_mutex_unlock(&fb->lock);
-	return p;
-}
-
-unsigned
-fake_backend_open_streams(struct fake_backend *fb)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&fb->lock);
-	n = fb->open_streams;
-	pthread_mutex_unlock(&fb->lock);
-	return n;
-}
-
 uint64_t
-fake_backend_sunk(struct fake_backend *fb)
+fake_backend_stat(struct fake_backend *fb, enum fake_stat what)
 {
-	uint64_t n;
+	uint64_t v;
 
 	pthread_mutex_lock(&fb->lock);
-	n = fb->sunk;
+	v = what == FAKE_LAST_PORT ? fb->last_port :
+	    what == FAKE_OPEN_STREAMS ? fb->open_streams : fb->sunk;
 	pthread_mutex_unlock(&fb->lock);
-	return n;
+	return v;
 }
 
 void

@@ -31,11 +31,12 @@ const struct ib_muxd_backend *fake_backend_ops(void);
 /* Attach a device (subscribers hear it); returns its handle (1, 2, ...). */
 uint32_t fake_backend_attach(struct fake_backend *fb, const char *udid);
 void fake_backend_detach(struct fake_backend *fb, uint32_t handle);
-/* Port of the last connect attempt, and how many streams are open. */
-uint16_t fake_backend_last_port(struct fake_backend *fb);
-unsigned fake_backend_open_streams(struct fake_backend *fb);
-/* Bytes the sink on port 9 has swallowed. */
-uint64_t fake_backend_sunk(struct fake_backend *fb);
+enum fake_stat {
+	FAKE_LAST_PORT,         /* port of the last connect attempt */
+	FAKE_OPEN_STREAMS,      /* streams open now */
+	FAKE_SUNK,              /* bytes the sink on port 9 swallowed */
+};
+uint64_t fake_backend_stat(struct fake_backend *fb, enum fake_stat what);
 /* Called at the start of every list(): lets a test race events. */
 void fake_backend_on_list(struct fake_backend *fb, void (*fn)(void *arg), void *arg);
 

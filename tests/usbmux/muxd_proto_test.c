@@ -629,6 +629,13 @@ IB_TEST(reply_check_refuses_the_wrong_reply)
 	m.number = ENOENT;
 	IB_CHECK_ERR(ib_muxd_reply_check(IB_MUXD_K_READ_PAIR_RECORD, &m), IB_ERR_NOT_FOUND);
 	IB_CHECK_ERR(ib_muxd_reply_check(IB_MUXD_K_CONNECT, &m), IB_ERR_MUXD_BADDEV);
+	/* 6 is ENXIO in a plist reply to a pair-record request, BADVERSION
+	 * in a binary one (a server without plist support). */
+	m.number = 6;
+	IB_CHECK_ERR(ib_muxd_reply_check(IB_MUXD_K_SAVE_PAIR_RECORD, &m), IB_ERR_MUXD_RESULT);
+	m.plist = 0;
+	m.version = 0;
+	IB_CHECK_ERR(ib_muxd_reply_check(IB_MUXD_K_SAVE_PAIR_RECORD, &m), IB_ERR_MUXD_BADVERSION);
 	m.kind = IB_MUXD_K_ATTACHED;
 	IB_CHECK_ERR(ib_muxd_reply_check(IB_MUXD_K_CONNECT, &m), IB_ERR_MUXD_PROTOCOL);
 }

@@ -158,12 +158,12 @@ echo_round(uint32_t dev, size_t n, unsigned seed)
 }
 
 static int
-wait_for(unsigned (*fn)(struct fake_backend *), struct fake_backend *fb, unsigned want)
+wait_streams(struct fake_backend *fb, unsigned want)
 {
 	int i;
 
 	for (i = 0; i < 500; i++) {
-		if (fn(fb) == want)
+		if (fake_backend_stat(fb, FAKE_OPEN_STREAMS) == want)
 			return 1;
 		ib_sleep_ms(10);
 	}
@@ -225,9 +225,9 @@ IB_TEST(echo_sink_and_source_through_the_raw_pipe)
 	buf = calloc(1, 4u << 20);
 	IB_CHECK(buf != NULL);
 	IB_CHECK(write(fd, buf, 4u << 20) == (ssize_t)(4u << 20));
-	for (i = 0; i < 500 && fake_backend_sunk(e.fb) < (4u << 20); i++)
+	for (i = 0; i < 500 && fake_backend_stat(e.fb, FAKE_SUNK) < (4u << 20); i++)
 		ib_sleep_ms(10);
-	IB_CHECK_EQ(fake_backend_sunk(e.fb), 4u << 20);
+	IB_CHECK_EQ(fake_backend_stat(e.fb, FAKE_SUNK), 4u << 20);
 	close(fd);
 
 	/* Source: the device's bytes, then EOF when it closes. */
@@ -239,7 +239,7 @@ IB_TEST(echo_sink_and_source_through_the_raw_pipe)
 	IB_CHECK(ok);
 	close(fd);
 	free(buf);
-	IB_CHECK(wait_for(fake_backend_open_streams, e.fb, 0));
+	IB_CHECK(wait_streams(e.fb, 0));
 	env_stop(&e);
 }
 
@@ -308,7 +308,7 @@ IB_TEST(many_clients_at_once)
 		all &= ok[i];
 	}
 	IB_CHECK(all);
-	IB_CHECK(wait_for(fake_backend_open_streams, e.fb, 0));
+	IB_CHECK(wait_streams(e.fb, 0));
 	env_stop(&e);
 }
 
@@ -400,12 +400,12 @@ IB_TEST(stop_with_clients_in_every_state)
 	IB_CHECK_OK(cli_connect(e.dev, 7, &connected));
 	IB_CHECK_OK(cli_connect(e.dev, 7, &gone));
 	close(gone);
-	IB_CHECK(wait_for(fake_backend_open_streams, e.fb, 1));
+	IB_CHECK(wait_streams(e.fb, 1));
 	for (i = 0; i < 500 && ib_muxd_server_clients(e.srv) != 3; i++)
 		ib_sleep_ms(10);
 	IB_CHECK_EQ(ib_muxd_server_clients(e.srv), 3);
 	ib_muxd_server_stop(e.srv);
-	IB_CHECK_EQ(fake_backend_open_streams(e.fb), 0);
+	IB_CHECK_EQ(fake_backend_stat(e.fb, FAKE_OPEN_STREAMS), 0);
 	IB_CHECK_EQ(read(connected, &c, 1), 0);
 	IB_CHECK_EQ(read(idle, &c, 1), 0);
 	close(idle);
