@@ -135,6 +135,14 @@ struct ib_muxd_msg {
 	int has_data;
 };
 
+/* The Connect port is big-endian inside little-endian messages; the
+ * plist PortNumber is that value read as a host integer. */
+static inline uint16_t
+ib_muxd_swap16(uint16_t v)
+{
+	return (uint16_t)((v << 8) | (v >> 8));
+}
+
 /* Zero a message for encoding: kind, plist or binary form, tag. The
  * header version follows the form (1 plist, 0 binary). */
 void ib_muxd_msg_init(struct ib_muxd_msg *m, enum ib_muxd_kind kind, int plist,
