@@ -99,18 +99,25 @@ ib_muxd_addr_format(const struct ib_muxd_addr *a, char *out, size_t outlen)
 		snprintf(out, outlen, "%s:%u", a->name, a->port);
 }
 
-/* Non-blocking connect with a deadline, then back to blocking mode. */
+/* Non-blocking connect with a deadline, then back to blocking mode. A
+ * UNIX socket whose backlog is full says EAGAIN (nothing in progress):
+ * try again until the deadline. */
 static int
 connect_timed(int fd, const struct sockaddr *sa, socklen_t salen, int timeout_ms)
 {
+	uint64_t deadline = ib_now_ms() + (uint64_t)timeout_ms;
 	struct pollfd pfd;
 	socklen_t elen = sizeof(int);
 	int flags, err = 0, n;
 
 	if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return errno;
-	if (connect(fd, sa, salen) != 0) {
-		if (errno != EINPROGRESS && errno != EAGAIN)
+	while (connect(fd, sa, salen) != 0) {
+		if (errno == EAGAIN && ib_now_ms() < deadline) {
+			ib_sleep_ms(10);
+			continue;
+		}
+		if (errno != EINPROGRESS)
 			return errno;
 		pfd.fd = fd;
 		pfd.events = POLLOUT;
@@ -125,6 +132,7 @@ connect_timed(int fd, const struct sockaddr *sa, socklen_t salen, int timeout_ms
 			return errno;
 		if (err != 0)
 			return err;
+		break;
 	}
 	if (fcntl(fd, F_SETFL, flags) < 0)
 		return errno;

@@ -9,8 +9,12 @@
 #include "ib_util.h"
 #include "muxd_proto.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* Header + XML payload as a client or server would send it. */
 static size_t
@@ -713,6 +717,49 @@ IB_TEST(socket_address_parses_like_libusbmuxd)
 		IB_CHECK_ERR(ib_muxd_addr_connect(&a, 100, &fd), IB_ERR_MUXD_CONNECT);
 		IB_CHECK_EQ(fd, -1);
 	}
+}
+
+IB_TEST(connect_over_tcp_v4_and_v6)
+{
+	static const char *const specs[] = { "127.0.0.1:%u", "localhost:%u", "[::1]:%u" };
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in sin;
+	struct ib_muxd_addr a;
+	socklen_t len;
+	char spec[64];
+	size_t i;
+	int l4, l6, fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l4 = socket(AF_INET, SOCK_STREAM, 0);
+	len = sizeof(sin);
+	IB_CHECK(l4 >= 0 && bind(l4, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    listen(l4, 4) == 0 && getsockname(l4, (struct sockaddr *)&sin, &len) == 0);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	l6 = socket(AF_INET6, SOCK_STREAM, 0);
+	len = sizeof(sin6);
+	if (l6 >= 0 && (bind(l6, (struct sockaddr *)&sin6, sizeof(sin6)) != 0 ||
+	    listen(l6, 4) != 0 || getsockname(l6, (struct sockaddr *)&sin6, &len) != 0)) {
+		close(l6);
+		l6 = -1;        /* no IPv6 loopback here */
+	}
+	for (i = 0; i < IB_ARRAY_LEN(specs); i++) {
+		if (i == 2 && l6 < 0)
+			continue;
+		snprintf(spec, sizeof(spec), specs[i],
+		    ntohs(i == 2 ? sin6.sin6_port : sin.sin_port));
+		ib_muxd_addr_parse(spec, &a);
+		IB_CHECK(!a.is_unix);
+		IB_CHECK_OK(ib_muxd_addr_connect(&a, 2000, &fd));
+		close(fd);
+	}
+	close(l4);
+	if (l6 >= 0)
+		close(l6);
 }
 
 IB_TEST(connect_to_nothing_fails_cleanly)
