@@ -16,8 +16,20 @@
 #define IB_MUX_STREAM_RXBUF (256u * 1024u)
 /* Streams open to one device at once (usbmuxd2 caps at 0xFFF0). */
 #define IB_MUX_MAX_STREAMS 1024u
+/* Bytes of one stream queued by send() and not yet output. send() never
+ * takes more than the peer's open window, so this only has to cover the
+ * largest window a peer advertises: real phones 128 KiB (0x0200 x 256),
+ * usbmuxd 128 KiB; twice that leaves room, usbmuxd2's 512 KiB is only
+ * used up to this. */
+#define IB_MUX_STREAM_TXBUF (256u * 1024u)
 /* Bytes of a device CONTROL message or RST reason we keep for the log. */
 #define IB_MUX_TEXT_MAX 1024u
+/* CONTROL messages waiting to be taken as events; more are logged and
+ * dropped (a device only sends them rarely; a flood must not grow). */
+#define IB_MUX_CONTROL_EVENTS 16u
+/* RSTs for packets of unknown streams waiting for output; beyond this
+ * they are dropped (the peer learns from the next one). */
+#define IB_MUX_ANON_RST_MAX 64u
 
 /* --- usbmuxd socket protocol (usbmux.md section 3.2) --- */
 /* usbmuxd closes a client whose message is longer than 64 KiB; pair
