@@ -103,8 +103,10 @@ attached_plist(const struct ib_device *dev)
 			usb_serial[j++] = dev->udid[i];
 	usb_serial[j] = '\0';
 	dict_set_uint(props, "ConnectionSpeed", dev->speed_bps);
-	dict_set_string(props, "ConnectionType",
-	    dev->conn_detail[0] != '\0' ? dev->conn_detail : "USB");
+	/* libusbmuxd knows only "USB" and "Network" and drops any other
+	 * device: a device of ibackup's own mux ("Sim", ...) is USB to it. */
+	dict_set_string(props, "ConnectionType", dev->conn == IB_CONN_NETWORK ||
+	    strcmp(dev->conn_detail, "Network") == 0 ? "Network" : "USB");
 	dict_set_uint(props, "DeviceID", dev->handle);
 	dict_set_uint(props, "LocationID", dev->location);
 	dict_set_uint(props, "ProductID", dev->product_id);

@@ -152,7 +152,7 @@ IB_TEST(identity_is_realistic_and_deterministic)
 	IB_CHECK_EQ(strlen(a.udid), 25);
 	IB_CHECK(a.udid[8] == '-' && is_upper_hex(a.udid, 8) && is_upper_hex(a.udid + 9, 16));
 	IB_CHECK(strncmp(a.udid, "00008110-00", 11) == 0);
-	snprintf(nohyphen, sizeof(nohyphen), "%.8s%s", a.udid, a.udid + 9);
+	snprintf(nohyphen, sizeof(nohyphen), "%.8s%.16s", a.udid, a.udid + 9);
 	IB_CHECK_STR(a.usb_serial, nohyphen);
 	IB_CHECK_EQ(a.product_id, 0x12a8);
 	IB_CHECK_STR(a.product_type, "iPhone14,5");

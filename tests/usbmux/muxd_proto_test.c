@@ -318,6 +318,19 @@ IB_TEST(plist_attached_carries_apple_and_usbmuxd_properties)
 	IB_CHECK_EQ(back.dev.conn, IB_CONN_USBMUXD);
 	IB_CHECK_STR(back.dev.conn_detail, "USB");
 	ib_buf_free(&out);
+
+	/* libusbmuxd drops devices of any type but USB and Network: one of
+	 * ibackup's own mux ("Sim") is announced as USB. */
+	snprintf(m.dev.conn_detail, sizeof(m.dev.conn_detail), "Sim");
+	IB_CHECK_OK(encode_one(&m, &out));
+	IB_CHECK_OK(ib_muxd_decode(ib_buf_ptr(&out), ib_buf_len(&out), &back));
+	IB_CHECK_STR(back.dev.conn_detail, "USB");
+	ib_buf_free(&out);
+	m.dev.conn = IB_CONN_NETWORK;
+	IB_CHECK_OK(encode_one(&m, &out));
+	IB_CHECK_OK(ib_muxd_decode(ib_buf_ptr(&out), ib_buf_len(&out), &back));
+	IB_CHECK_STR(back.dev.conn_detail, "Network");
+	ib_buf_free(&out);
 }
 
 IB_TEST(plist_replies_without_message_type)
