@@ -4,11 +4,18 @@
  * behind it: the backend's "device" is a thread on a socketpair that
  * swallows (port 9) or produces (port 19) bytes as fast as it can.
  *
- *   bench_muxd [MiB]      (default 1024 per direction)
+ *   bench_muxd [MiB]                  (default 1024 per direction)
  *
  * Prints MB/s for: a bare socketpair (the ceiling), the server's pipe in
  * both directions, and for comparison a user-space relay copying through
  * 16 KiB buffers (what "small buffers" would cost).
+ *
+ *   bench_muxd --transport SPEC [MiB]   (e.g. sim:/tmp/sim.sock; default 256)
+ *
+ * End to end over a real mux: the device's sink (port 9) and source
+ * (port 19) services (sim/sim_test.h) reached directly through
+ * ib_usbmux_connect, then through the server in front of the same
+ * context, so the server's cost shows next to the mux's.
  */
 #include "ib_err.h"
 #include "ib_util.h"
@@ -260,6 +267,86 @@ bench_small_relay(void)
 	close(b[1]);
 }
 
+static void
+put_u64be(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* Sink then source on fd (a fresh stream each): MB/s into *in, *out. */
+static int
+sink_or_source(int fd, int source, uint64_t *msp)
+{
+	uint8_t req[16], md[32];
+	uint64_t t0;
+	size_t got = 0;
+	ssize_t k;
+
+	put_u64be(req, total);
+	put_u64be(req + 8, 1);
+	if (write(fd, req, source ? 16 : 8) != (source ? 16 : 8))
+		return -1;
+	t0 = ib_now_ms();
+	if (source) {
+		if (move(fd, 1) == 0 && total > 0)
+			return -1;
+	} else {
+		(void)move(fd, 0);
+		while (got < sizeof(md) && (k = read(fd, md + got, sizeof(md) - got)) > 0)
+			got += (size_t)k;
+		if (got != sizeof(md))
+			return -1;
+	}
+	*msp = ib_now_ms() - t0;
+	return 0;
+}
+
+static int
+end_to_end(const char *spec)
+{
+	struct ib_usbmux_opts o;
+	struct ib_usbmux *m = NULL;
+	struct ib_muxd_server *srv = NULL;
+	struct ib_device *devs = NULL;
+	struct ib_stream *s = NULL;
+	char path[128];
+	uint64_t ms;
+	size_t n = 0;
+	int fd, source, r;
+
+	memset(&o, 0, sizeof(o));
+	o.transport = spec;
+	if ((r = ib_usbmux_new(&o, &m)) != IB_OK || (r = ib_usbmux_list(m, &devs, &n)) != IB_OK ||
+	    n == 0) {
+		fprintf(stderr, "%s: %s %s\n", spec, ib_strerror(r), ib_err_detail());
+		ib_usbmux_free(m);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "/tmp/ib-bench-muxd-%ld.sock", (long)getpid());
+	if (ib_muxd_server_start(m, path, &srv) != IB_OK)
+		return 1;
+	for (source = 0; source < 2; source++) {
+		if (ib_usbmux_connect(m, devs[0].udid, source ? 19 : 9, &s) == IB_OK &&
+		    sink_or_source(ib_stream_fd(s), source, &ms) == 0)
+			printf("%s, direct (ib_usbmux):      %8.0f MB/s\n",
+			    source ? "device -> host" : "host -> device", mbps(total, ms));
+		ib_stream_close(s);
+		if ((fd = through_server(path, source ? 19 : 9)) >= 0 &&
+		    sink_or_source(fd, source, &ms) == 0)
+			printf("%s, through the muxd server: %8.0f MB/s\n",
+			    source ? "device -> host" : "host -> device", mbps(total, ms));
+		if (fd >= 0)
+			close(fd);
+	}
+	ib_muxd_server_stop(srv);
+	free(devs);
+	ib_usbmux_free(m);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -270,6 +357,10 @@ main(int argc, char **argv)
 	int sv[2], fd;
 	uint64_t ms;
 
+	if (argc > 2 && strcmp(argv[1], "--transport") == 0) {
+		total = (uint64_t)(argc > 3 ? atoi(argv[3]) : 256) << 20;
+		return end_to_end(argv[2]);
+	}
 	total = (uint64_t)(argc > 1 ? atoi(argv[1]) : 1024) << 20;
 	snprintf(path, sizeof(path), "/tmp/ib-bench-muxd-%ld.sock", (long)getpid());
 

@@ -229,7 +229,7 @@ interop_tcp_connect(uint16_t port, int timeout_ms, int *fdp)
 
 int
 interop_exchange(int fd, const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len,
-    int timeout_ms)
+    size_t window, int timeout_ms)
 {
 	uint64_t end = ib_now_ms() + (uint64_t)timeout_ms;
 	size_t sent = 0, got = 0;
@@ -237,12 +237,16 @@ interop_exchange(int fd, const uint8_t *out, size_t out_len, uint8_t *in, size_t
 	ssize_t k;
 
 	while ((sent < out_len || got < in_len) && ib_now_ms() < end) {
+		size_t room = out_len - sent;
+
+		if (window > 0)
+			room = sent - got >= window ? 0 : IB_MIN(room, window - (sent - got));
 		pfd.fd = fd;
-		pfd.events = (short)((sent < out_len ? POLLOUT : 0) | (got < in_len ? POLLIN : 0));
+		pfd.events = (short)((room > 0 ? POLLOUT : 0) | (got < in_len ? POLLIN : 0));
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
-		if ((pfd.revents & POLLOUT) && sent < out_len) {
-			k = send(fd, out + sent, IB_MIN(out_len - sent, (size_t)262144),
+		if ((pfd.revents & POLLOUT) && room > 0) {
+			k = send(fd, out + sent, IB_MIN(room, (size_t)262144),
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (k > 0)
 				sent += (size_t)k;

@@ -43,8 +43,9 @@ void interop_stop(pid_t pid);
 uint16_t interop_free_port(void);
 /* Connect to 127.0.0.1:port, retrying for up to timeout_ms. */
 int interop_tcp_connect(uint16_t port, int timeout_ms, int *fdp);
-/* Write all of out while reading exactly in_len bytes into in. */
+/* Write all of out while reading exactly in_len bytes into in, with at
+ * most window bytes written and not yet read back (0: no limit). */
 int interop_exchange(int fd, const uint8_t *out, size_t out_len, uint8_t *in, size_t in_len,
-    int timeout_ms);
+    size_t window, int timeout_ms);
 
 #endif /* IB_TEST_INTEROP_UTIL_H */

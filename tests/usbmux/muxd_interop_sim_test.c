@@ -20,9 +20,11 @@
 #include "ib_usbmux.h"
 #include "ib_util.h"
 #include "interop_util.h"
+#include "muxd_proto.h"
 #include "muxd_server.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,9 +187,19 @@ iproxy_open(uint16_t dport, pid_t *pidp, int *fdp)
 	return r;
 }
 
+/*
+ * iproxy 2.0.2 relays with one thread per connection and gives a blocked
+ * send one second (socket_send) before it drops the rest of its buffer:
+ * an echo must not run far ahead of what came back (else iproxy blocks
+ * writing to the device while the echo waits for it to read) and the
+ * sink is kept small, so that a loaded machine does not lose bytes in
+ * iproxy itself.
+ */
+#define ECHO_WINDOW (256u * 1024u)
+
 IB_TEST(iproxy_echo_sink_and_source)
 {
-	const size_t n = 16u << 20;
+	const size_t n = 16u << 20, sink_n = 4u << 20;
 	uint8_t *data = random_bytes(n), *back = malloc(n), hdr[16], md[32], got[32];
 	unsigned mdlen = 0;
 	pid_t pid;
@@ -196,19 +208,19 @@ IB_TEST(iproxy_echo_sink_and_source)
 	IB_CHECK(data != NULL && back != NULL);
 	/* echo */
 	IB_CHECK_OK(iproxy_open(7, &pid, &fd));
-	r = interop_exchange(fd, data, n, back, n, 120000);
+	r = interop_exchange(fd, data, n, back, n, ECHO_WINDOW, 120000);
 	close(fd);
 	interop_stop(pid);
 	IB_CHECK_OK(r);
 	IB_CHECK(memcmp(back, data, n) == 0);
 
 	/* sink: u64 N, N bytes; the device answers their SHA-256 */
-	IB_CHECK(EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32);
-	put_u64be(hdr, n);
+	IB_CHECK(EVP_Digest(data, sink_n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32);
+	put_u64be(hdr, sink_n);
 	IB_CHECK_OK(iproxy_open(9, &pid, &fd));
-	r = interop_exchange(fd, hdr, 8, NULL, 0, 10000);
+	r = interop_exchange(fd, hdr, 8, NULL, 0, 0, 10000);
 	if (r == IB_OK)
-		r = interop_exchange(fd, data, n, got, sizeof(got), 120000);
+		r = interop_exchange(fd, data, sink_n, got, sizeof(got), 0, 120000);
 	close(fd);
 	interop_stop(pid);
 	IB_CHECK_OK(r);
@@ -219,7 +231,7 @@ IB_TEST(iproxy_echo_sink_and_source)
 	put_u64be(hdr + 8, 77);
 	source_bytes(77, data, n);
 	IB_CHECK_OK(iproxy_open(19, &pid, &fd));
-	r = interop_exchange(fd, hdr, 16, back, n, 120000);
+	r = interop_exchange(fd, hdr, 16, back, n, 0, 120000);
 	close(fd);
 	interop_stop(pid);
 	IB_CHECK_OK(r);
@@ -270,7 +282,7 @@ IB_TEST(ibackup_usbmuxd_transport_list_connect_records_buid)
 	IB_CHECK_OK(ib_usbmux_connect(c, devs[1].udid, 7, &s));
 	IB_CHECK_OK(ib_random_bytes(buf, sizeof(buf)));
 	IB_CHECK_OK(interop_exchange(ib_stream_fd(s), buf, sizeof(buf), back, sizeof(back),
-	    60000));
+	    0, 60000));
 	IB_CHECK(memcmp(buf, back, sizeof(buf)) == 0);
 	IB_CHECK_EQ(ib_stream_error(s), IB_OK);
 	ib_stream_close(s);
@@ -354,6 +366,58 @@ IB_TEST(unplug_and_plug_reach_every_client)
 	IB_CHECK_OK(wait_count(mux, 2));
 	IB_CHECK_OK(wait_count(c, 2));
 	ib_usbmux_free(c);
+}
+
+/* ib_muxd_serve (what `ibackup muxd` runs) ends on the interrupt flag
+ * that the CLI's SIGINT handler sets. */
+static char serve_path[128];
+
+static void *
+serve_main(void *arg)
+{
+	*(int *)arg = ib_muxd_serve(mux, serve_path);
+	return NULL;
+}
+
+IB_TEST(serve_runs_until_interrupted)
+{
+	char *argv[] = { "idevice_id", "-l", NULL };
+	struct tool_run r;
+	pthread_t t;
+	char out[1024];
+	int rc = IB_OK, i;
+
+	snprintf(serve_path, sizeof(serve_path), "/tmp/ib-interop-serve-%ld.sock", (long)getpid());
+	ib_interrupt_clear();
+	IB_CHECK(pthread_create(&t, NULL, serve_main, &rc) == 0);
+	/* Until it accepts (the file exists a moment before it listens). */
+	for (i = 0; i < 500; i++) {
+		struct ib_muxd_addr a;
+		char spec[160];
+		int fd;
+
+		snprintf(spec, sizeof(spec), "UNIX:%s", serve_path);
+		ib_muxd_addr_parse(spec, &a);
+		if (ib_muxd_addr_connect(&a, 1000, &fd) == IB_OK) {
+			close(fd);
+			break;
+		}
+		ib_sleep_ms(10);
+	}
+	memset(&r, 0, sizeof(r));
+	r.out = (uint8_t *)out;
+	r.out_max = sizeof(out) - 1;
+	r.timeout_ms = 30000;
+	if (interop_run(argv, serve_path, &r) != IB_OK)
+		r.status = -1;
+	ib_interrupt_set();
+	pthread_join(t, NULL);
+	ib_interrupt_clear();
+	IB_CHECK_EQ(r.status, 0);
+	out[r.out_len] = '\0';
+	IB_CHECK(strstr(out, devs[0].udid) != NULL);
+	IB_CHECK_ERR(rc, IB_ERR_INTERRUPTED);
+	IB_CHECK(access(serve_path, F_OK) != 0);
 }
 
 /* --- setup ------------------------------------------------------------------------------ */

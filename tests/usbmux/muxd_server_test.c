@@ -388,6 +388,54 @@ IB_TEST(a_listener_that_does_not_read_is_dropped_the_others_get_everything)
 	env_stop(&e);
 }
 
+IB_TEST(listeners_are_listed_and_hear_paired)
+{
+	struct env e;
+	struct ib_muxd_msg m, r;
+	static const uint8_t rec[] = "<plist><dict/></plist>";
+	int lfd, cfd, paired = 0, i;
+
+	IB_CHECK_OK(env_start(&e));
+	IB_CHECK_OK(cli_open(&lfd));
+	ib_muxd_msg_init(&m, IB_MUXD_K_LISTEN, 1, 1);
+	snprintf(m.prog_name, sizeof(m.prog_name), "watcher");
+	IB_CHECK_OK(ib_muxd_send_msg(lfd, &m));
+	IB_CHECK_OK(ib_muxd_recv_msg(lfd, 5000, &r));
+	IB_CHECK_OK(ib_muxd_reply_check(IB_MUXD_K_LISTEN, &r));
+	IB_CHECK_OK(ib_muxd_recv_msg(lfd, 5000, &r));
+	IB_CHECK(r.kind == IB_MUXD_K_ATTACHED && r.dev.handle == e.dev);
+
+	/* ListListeners names it. */
+	IB_CHECK_OK(cli_open(&cfd));
+	ib_muxd_msg_init(&m, IB_MUXD_K_LIST_LISTENERS, 1, 2);
+	IB_CHECK_OK(ib_muxd_send_msg(cfd, &m));
+	IB_CHECK_OK(ib_muxd_recv_msg(cfd, 5000, &r));
+	IB_CHECK_OK(ib_muxd_reply_check(IB_MUXD_K_LIST_LISTENERS, &r));
+	IB_CHECK_EQ(r.nlisteners, 1);
+	IB_CHECK_STR(r.listeners[0].prog_name, "watcher");
+	IB_CHECK(strstr(r.listeners[0].id, "-watcher") != NULL);
+	ib_muxd_msg_clear(&r);
+
+	/* A record saved for a connected DeviceID: the listener hears Paired. */
+	ib_muxd_msg_init(&m, IB_MUXD_K_SAVE_PAIR_RECORD, 1, 3);
+	snprintf(m.record_id, sizeof(m.record_id), UDID1);
+	m.data = (uint8_t *)rec;
+	m.data_len = sizeof(rec) - 1;
+	m.has_device_id = 1;
+	m.device_id = e.dev;
+	IB_CHECK_OK(ib_muxd_send_msg(cfd, &m));
+	IB_CHECK_OK(ib_muxd_recv_msg(cfd, 5000, &r));
+	IB_CHECK_OK(ib_muxd_reply_check(IB_MUXD_K_SAVE_PAIR_RECORD, &r));
+	for (i = 0; i < 5 && !paired; i++) {
+		IB_CHECK_OK(ib_muxd_recv_msg(lfd, 5000, &r));
+		paired = r.kind == IB_MUXD_K_PAIRED && r.device_id == e.dev && r.tag == 0;
+	}
+	IB_CHECK(paired);
+	close(cfd);
+	close(lfd);
+	env_stop(&e);
+}
+
 IB_TEST(stop_with_clients_in_every_state)
 {
 	struct env e;
