@@ -202,7 +202,8 @@ new_request(struct muxd_tr *t, struct ib_muxd_msg *m, enum ib_muxd_kind kind, in
 	ib_muxd_msg_init(m, kind, plist, tag);
 }
 
-/* Is this a server that wants binary messages? Switch once. */
+/* A plist request got BADVERSION: the server wants binary messages.
+ * Switch (once, for every later request) and say whether to retry. */
 static int
 fall_back_to_binary(struct muxd_tr *t, const struct ib_muxd_msg *req, int r)
 {
@@ -218,7 +219,7 @@ fall_back_to_binary(struct muxd_tr *t, const struct ib_muxd_msg *req, int r)
 	pthread_mutex_unlock(&t->lock);
 	if (switched)
 		ib_info("usbmuxd at %s refuses plist messages: using the binary protocol", t->desc);
-	return switched || t->binary;
+	return 1;
 }
 
 /*
