@@ -37,6 +37,12 @@
 #define IB_MUXD_MSG_MAX 65536u
 /* Devices one usbmuxd listing may describe before we stop believing it. */
 #define IB_MUXD_MAX_DEVICES 4096u
+/* Entries of a ListListeners reply we accept (one per listening client). */
+#define IB_MUXD_MAX_LISTENERS 4096u
+/* Notification bytes a usbmuxd server queues for one listening client
+ * that does not read; past it the client is dropped so that it cannot
+ * hold memory or slow the others (a few hundred Attached messages). */
+#define IB_MUXD_CLIENT_BACKLOG (1024u * 1024u)
 
 /* --- the virtual device's socket protocol (doc/sim-protocol.md) --- */
 /* One message: a device list of IB_SIM_MAX_DEVICES entries stays well
