@@ -94,11 +94,7 @@ struct link_usb {
 	struct xfer rx[IB_USB_RX_XFERS];
 	struct xfer *out;
 	struct rx_chunk *cur;   /* handed out by recv() */
-	uint8_t *asm_buf;       /* IB_MUX_MRU bytes */
-	size_t asm_len;
-	uint32_t asm_want;
-	int asm_active;
-	int asm_discard;
+	struct ib_usb_reasm *reasm;
 };
 
 static const char *
@@ -179,7 +175,7 @@ destroy(struct link_usb *l)
 		libusb_free_transfer(x->t);
 		free(x);
 	}
-	free(l->asm_buf);
+	ib_usb_reasm_free(l->reasm);
 	if (l->efd >= 0)
 		close(l->efd);
 	pthread_cond_destroy(&l->cv);
@@ -489,71 +485,96 @@ link_service(void *p, short revents)
 	return dead ? IB_ERR_NO_DEVICE : IB_OK;
 }
 
-static void
-rx_drop(struct link_usb *l, size_t len, const char *why)
+struct ib_usb_reasm {
+	char name[32];
+	uint8_t *buf;           /* IB_MUX_MRU bytes */
+	size_t len;             /* bytes of the packet so far */
+	uint32_t want;          /* its header's length */
+	int active;             /* continuing a packet */
+	int discard;            /* ... that is too large to keep */
+};
+
+struct ib_usb_reasm *
+ib_usb_reasm_new(const char *name)
 {
-	ib_warn("usb %s: dropped a %zu-byte mux packet: %s", l->name, len, why);
+	struct ib_usb_reasm *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->buf = malloc(IB_MUX_MRU)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return r;
 }
 
-/*
- * Reassembly, usbmux.md 1.3: one mux packet per USB transfer; a
- * completion that fills the whole IN transfer and whose header asks for
- * more is continued by the following completions until one is short or
- * the total reaches the header's length, which it must equal exactly.
- * Returns 1 with the packet when one is complete.
- */
+void
+ib_usb_reasm_free(struct ib_usb_reasm *r)
+{
+	if (r == NULL)
+		return;
+	free(r->buf);
+	free(r);
+}
+
 static int
-reasm(struct link_usb *l, const uint8_t *d, size_t n, const uint8_t **pktp, size_t *lenp)
+reasm_drop(struct ib_usb_reasm *r, size_t len, const char *why)
+{
+	ib_warn("usb %s: dropped a %zu-byte mux packet: %s", r->name, len, why);
+	r->active = 0;
+	return 0;
+}
+
+/* Continue the packet in progress with one more completion. */
+static int
+reasm_continue(struct ib_usb_reasm *r, const uint8_t *d, size_t n,
+    const uint8_t **pktp, size_t *lenp)
+{
+	if (n > r->want - r->len)
+		return reasm_drop(r, r->len + n, "longer than its header says");
+	if (!r->discard)
+		memcpy(r->buf + r->len, d, n);
+	r->len += n;
+	if (r->len == r->want) {
+		if (r->discard)
+			return reasm_drop(r, r->len, "larger than IB_MUX_MRU");
+		r->active = 0;
+		*pktp = r->buf;
+		*lenp = r->len;
+		return 1;
+	}
+	if (n < IB_USB_RX_SIZE)
+		return reasm_drop(r, r->len, "shorter than its header says");
+	return 0;
+}
+
+int
+ib_usb_reasm_feed(struct ib_usb_reasm *r, const uint8_t *d, size_t n,
+    const uint8_t **pktp, size_t *lenp)
 {
 	struct ib_buf b;
 	uint32_t want;
 
-	if (l->asm_active) {
-		if (n > l->asm_want - l->asm_len) {
-			rx_drop(l, l->asm_len + n, "longer than its header says");
-			l->asm_active = 0;
-			return 0;
-		}
-		if (!l->asm_discard)
-			memcpy(l->asm_buf + l->asm_len, d, n);
-		l->asm_len += n;
-		if (l->asm_len == l->asm_want) {
-			l->asm_active = 0;
-			if (l->asm_discard) {
-				rx_drop(l, l->asm_len, "larger than IB_MUX_MRU");
-				return 0;
-			}
-			*pktp = l->asm_buf;
-			*lenp = l->asm_len;
-			return 1;
-		}
-		if (n < IB_USB_RX_SIZE) {
-			rx_drop(l, l->asm_len, "shorter than its header says");
-			l->asm_active = 0;
-		}
-		return 0;
-	}
+	if (r->active)
+		return reasm_continue(r, d, n, pktp, lenp);
 	ib_buf_init_ro(&b, d, n);
-	if (ib_buf_consume(&b, 4) != IB_OK || ib_buf_get_u32be(&b, &want) != IB_OK) {
-		rx_drop(l, n, "shorter than a mux header");
-		return 0;
-	}
+	if (ib_buf_consume(&b, 4) != IB_OK || ib_buf_get_u32be(&b, &want) != IB_OK)
+		return reasm_drop(r, n, "shorter than a mux header");
 	if (want == n) {
 		*pktp = d;
 		*lenp = n;
 		return 1;
 	}
 	if (n == IB_USB_RX_SIZE && want > n) {
-		l->asm_active = 1;
-		l->asm_want = want;
-		l->asm_len = n;
-		l->asm_discard = want > IB_MUX_MRU;
-		if (!l->asm_discard)
-			memcpy(l->asm_buf, d, n);
+		r->active = 1;
+		r->want = want;
+		r->len = n;
+		r->discard = want > IB_MUX_MRU;
+		if (!r->discard)
+			memcpy(r->buf, d, n);
 		return 0;
 	}
-	rx_drop(l, n, want > n ? "shorter than its header says" : "longer than its header says");
-	return 0;
+	return reasm_drop(r, n, want > n ? "shorter than its header says" :
+	    "longer than its header says");
 }
 
 static int
@@ -576,7 +597,7 @@ link_recv(void *p, const uint8_t **pktp, size_t *lenp)
 		if (c == NULL)
 			return IB_ERR_WOULD_BLOCK;
 		l->cur = c;
-		if (reasm(l, c->data, c->len, pktp, lenp))
+		if (ib_usb_reasm_feed(l->reasm, c->data, c->len, pktp, lenp))
 			return IB_OK;
 	}
 }
@@ -714,7 +735,7 @@ ib_mux_link_libusb_new(libusb_device_handle *h, const struct ib_usb_mux_iface *m
 		r = ib_err_from_errno(errno, "eventfd");
 		goto fail;
 	}
-	if ((l->asm_buf = malloc(IB_MUX_MRU)) == NULL)
+	if ((l->reasm = ib_usb_reasm_new(l->name)) == NULL)
 		goto fail;
 	for (i = 0; i < IB_USB_RX_XFERS; i++) {
 		l->rx[i].l = l;

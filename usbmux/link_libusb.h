@@ -71,6 +71,13 @@ int ib_usb_claim_mux(libusb_device_handle *h, const char *name,
  */
 int ib_usb_read_serial(libusb_device_handle *h, uint8_t iserial, char *out, size_t outsz);
 
+/*
+ * The serial number from a string descriptor as it arrived (n bytes):
+ * the conversion ib_usb_read_serial applies. IB_ERR_FORMAT for a
+ * malformed descriptor, IB_ERR_TOO_LARGE when it does not fit.
+ */
+int ib_usb_serial_from_desc(const uint8_t *d, size_t n, char *out, size_t outsz);
+
 /* Apple's GET_MODE vendor request (for the -v log only); 4 bytes. */
 int ib_usb_get_mode(libusb_device_handle *h, uint8_t mode[4]);
 
@@ -88,6 +95,22 @@ int ib_usb_err(int libusb_err, const char *name, const char *what);
 /* Bulk IN transfers kept queued at all times, and their size. */
 #define IB_USB_RX_XFERS 4
 #define IB_USB_RX_SIZE 16384
+
+/*
+ * Reassembly of IN completions into mux packets (usbmux.md 1.3): one
+ * packet per transfer; a completion that fills a whole IB_USB_RX_SIZE
+ * transfer while its header asks for more is continued by the next ones
+ * until one is short or the header's length is reached, which must be
+ * met exactly. Packets above IB_MUX_MRU and mismatches are dropped with
+ * a log line naming `name`.
+ */
+struct ib_usb_reasm;
+struct ib_usb_reasm *ib_usb_reasm_new(const char *name);
+void ib_usb_reasm_free(struct ib_usb_reasm *r);
+/* Feed one completion (n <= IB_USB_RX_SIZE, n > 0). Returns 1 with a
+ * whole packet, valid until the next call, or 0. */
+int ib_usb_reasm_feed(struct ib_usb_reasm *r, const uint8_t *d, size_t n,
+    const uint8_t **pktp, size_t *lenp);
 
 /*
  * A mux link over the claimed mux interface of h (see mux_link.h). The

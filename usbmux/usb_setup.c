@@ -162,6 +162,8 @@ ib_usb_find_mux(libusb_device *dev, unsigned below, struct ib_usb_mux_iface *mip
 			return IB_OK;
 		}
 	}
+	ib_err_detail_set("no configuration%s has an interface 0xFF/0xFE/0x02 with one bulk "
+	    "IN and one bulk OUT endpoint", below != 0 ? " below the failed one" : "");
 	return IB_ERR_USB_NO_MUX;
 }
 
@@ -217,12 +219,17 @@ set_config(libusb_device_handle *h, const char *name, struct ib_usb_mux_iface *m
 	struct ib_usb_mux_iface mi;
 	unsigned below = 0;
 	int cur, r, first_err = IB_OK;
+	char first_detail[256] = "";
 
 	if ((r = libusb_get_configuration(h, &cur)) != 0)
 		return ib_usb_err(r, name, "reading the active configuration");
 	for (;;) {
-		if ((r = ib_usb_find_mux(dev, below, &mi)) != IB_OK)
-			return first_err != IB_OK ? first_err : r;
+		if ((r = ib_usb_find_mux(dev, below, &mi)) != IB_OK) {
+			if (first_err == IB_OK)
+				return r;
+			ib_err_detail_set("%s", first_detail);
+			return first_err;
+		}
 		/* Only when needed: on an active configuration the request is a
 		 * lightweight reset of the device. */
 		if ((int)mi.config == cur)
@@ -237,8 +244,10 @@ set_config(libusb_device_handle *h, const char *name, struct ib_usb_mux_iface *m
 			return r;
 		ib_warn("usb %s: setting configuration %u failed: %s (%s); trying the next lower one",
 		    name, mi.config, ib_strerror(r), ib_err_detail());
-		if (first_err == IB_OK)
+		if (first_err == IB_OK) {
 			first_err = r;
+			snprintf(first_detail, sizeof(first_detail), "%s", ib_err_detail());
+		}
 		below = mi.config;
 	}
 	*mip = mi;
@@ -284,13 +293,52 @@ string_desc(const uint8_t *p, int n, struct ib_buf *units)
 }
 
 int
+ib_usb_serial_from_desc(const uint8_t *d, size_t len, char *out, size_t outsz)
+{
+	char s[IB_UDID_MAX + 2];
+	struct ib_buf u;
+	uint16_t c;
+	size_t n = 0;
+
+	if (len > STRING_DESC_MAX || string_desc(d, (int)len, &u) != IB_OK) {
+		ib_err_detail_set("the device sent a malformed serial number descriptor");
+		return IB_ERR_FORMAT;
+	}
+	while (ib_buf_get_u16le(&u, &c) == IB_OK) {
+		if (n >= IB_UDID_MAX) {
+			ib_err_detail_set("the device's serial number is longer than %u characters",
+			    IB_UDID_MAX);
+			return IB_ERR_TOO_LARGE;
+		}
+		/* usbmuxd turns anything outside ASCII into '?'; control
+		 * characters too here, as the serial ends up in log lines. */
+		s[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (n == 0) {
+		ib_err_detail_set("the device's serial number is empty");
+		return IB_ERR_FORMAT;
+	}
+	/* A12 and later: 24 characters shown as 8-16 (usbmux.md 1.1). */
+	if (n == 24) {
+		memmove(s + 9, s + 8, 16);
+		s[8] = '-';
+		n++;
+	}
+	s[n] = '\0';
+	if (outsz <= n) {
+		ib_err_detail_set("no room for a %zu-character serial number", n);
+		return IB_ERR_TOO_LARGE;
+	}
+	memcpy(out, s, n + 1);
+	return IB_OK;
+}
+
+int
 ib_usb_read_serial(libusb_device_handle *h, uint8_t iserial, char *out, size_t outsz)
 {
 	uint8_t d[STRING_DESC_MAX];
-	char s[IB_UDID_MAX + 2];
 	struct ib_buf u;
-	uint16_t lang, c;
-	size_t n = 0;
+	uint16_t lang;
 	int r;
 
 	if (iserial == 0) {
@@ -305,35 +353,9 @@ ib_usb_read_serial(libusb_device_handle *h, uint8_t iserial, char *out, size_t o
 	}
 	if ((r = libusb_get_string_descriptor(h, iserial, lang, d, sizeof(d))) < 0)
 		return ib_usb_err(r, "device", "reading the serial number");
-	if (string_desc(d, r, &u) != IB_OK) {
-		ib_err_detail_set("the device sent a malformed serial number descriptor");
-		return IB_ERR_USB_IO;
-	}
-	while (ib_buf_get_u16le(&u, &c) == IB_OK) {
-		if (n >= IB_UDID_MAX) {
-			ib_err_detail_set("the device's serial number is longer than %u characters",
-			    IB_UDID_MAX);
-			return IB_ERR_USB_IO;
-		}
-		/* usbmuxd turns anything outside ASCII into '?'; control
-		 * characters too here, as the serial ends up in log lines. */
-		s[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if (n == 0) {
-		ib_err_detail_set("the device's serial number is empty");
-		return IB_ERR_USB_IO;
-	}
-	/* A12 and later: 24 characters shown as 8-16 (usbmux.md 1.1). */
-	if (n == 24) {
-		memmove(s + 9, s + 8, 16);
-		s[8] = '-';
-		n++;
-	}
-	s[n] = '\0';
-	if (outsz <= n)
-		return IB_ERR_TOO_LARGE;
-	memcpy(out, s, n + 1);
-	return IB_OK;
+	if ((r = ib_usb_serial_from_desc(d, (size_t)r, out, outsz)) == IB_ERR_FORMAT)
+		r = IB_ERR_USB_IO;
+	return r;
 }
 
 int

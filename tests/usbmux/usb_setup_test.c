@@ -452,7 +452,7 @@ IB_TEST(serial_number_rules)
 	IB_CHECK_STR(s, "ab??z");
 	memset(longer, 'A', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
-	IB_CHECK_ERR(serial_of(&fake_usb_iphone_initial, longer, s, sizeof(s)), IB_ERR_USB_IO);
+	IB_CHECK_ERR(serial_of(&fake_usb_iphone_initial, longer, s, sizeof(s)), IB_ERR_TOO_LARGE);
 	IB_CHECK_ERR(serial_of(&fake_usb_iphone_initial, "", s, sizeof(s)), IB_ERR_USB_IO);
 	/* too small an output buffer */
 	IB_CHECK_ERR(serial_of(&fake_usb_iphone_initial, NULL, s, 25), IB_ERR_TOO_LARGE);
