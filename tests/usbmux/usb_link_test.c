@@ -296,6 +296,28 @@ IB_TEST(double_merges_packets_without_zlp)
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
 
+IB_TEST(version_exchange_scripted)
+{
+	/* usbmux.md 2.2: VERSION with the 8-byte header, major 2; the
+	 * scripted device answers with the same bytes */
+	static const uint8_t version[20] = { 0, 0, 0, 0, 0, 0, 0, 0x14, 0, 0, 0, 2 };
+	const uint8_t *pkt;
+	size_t len;
+	struct rig r;
+
+	IB_CHECK_OK(rig_open(&r, &fake_usb_iphone_initial));
+	IB_CHECK_OK(r.host.ops->send(r.host.impl, version, sizeof(version)));
+	IB_CHECK_OK(link_wait(&r.dev, &pkt, &len, WAIT_MS));
+	IB_CHECK_EQ(len, 20);
+	IB_CHECK(memcmp(pkt, version, 20) == 0);
+	IB_CHECK_OK(r.dev.ops->send(r.dev.impl, pkt, len));
+	IB_CHECK_OK(link_wait(&r.host, &pkt, &len, WAIT_MS));
+	IB_CHECK_EQ(len, 20);
+	IB_CHECK(memcmp(pkt, version, 20) == 0);
+	IB_CHECK_EQ(fake_usb_out_lengths(r.fd, NULL, 0), 1);
+	IB_CHECK_EQ(rig_close(&r), 0);
+}
+
 IB_TEST(send_limits)
 {
 	struct rig r;
