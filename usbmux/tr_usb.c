@@ -68,6 +68,7 @@ struct usb_tr {
 	libusb_context *ctx;
 	int include_macs;
 	char desc[64];
+	char why[256];                  /* detail of the first unusable device */
 	int ev_stop;                    /* atomic: the event thread's "completed" */
 	pthread_t ev_thread, mgr_thread;
 	int ev_started, mgr_started;
@@ -281,6 +282,8 @@ dev_add(struct usb_tr *t, libusb_device *ldev, int quiet)
 	ib_logf(lvl, __func__, "usb %s: skipping %04x:%04x: %s%s%s%s", d->name, dd.idVendor,
 	    dd.idProduct, ib_strerror(r), ib_err_detail()[0] ? " (" : "", ib_err_detail(),
 	    ib_err_detail()[0] ? ")" : "");
+	if (t->why[0] == '\0' && r != IB_ERR_NO_DEVICE)
+		snprintf(t->why, sizeof(t->why), "%s", ib_err_detail());
 	ib_mux_conn_free(d->conn);
 	/* The skipped entry stays until the device leaves (hotplug LEFT or
 	 * a rescan miss), whatever the runtime said while it went down. */
@@ -548,6 +551,7 @@ op_open(struct ib_usbmux *core, const char *spec, void **tp)
 	/* Apple devices are there but none can be used: say why (another
 	 * program holds it, permissions) rather than list nothing. */
 	if (live == 0 && first != IB_OK) {
+		ib_err_detail_set("%s", t->why);
 		r = first;
 		goto out;
 	}
