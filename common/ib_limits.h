@@ -38,6 +38,13 @@
 /* Devices one usbmuxd listing may describe before we stop believing it. */
 #define IB_MUXD_MAX_DEVICES 4096u
 
+/* --- the virtual device's socket protocol (doc/sim-protocol.md) --- */
+/* One message: a device list of IB_SIM_MAX_DEVICES entries stays well
+ * under it (a device description is about 600 bytes of XML). */
+#define IB_SIM_MSG_MAX (256u * 1024u)
+/* Devices one simulator serves, and one listing may describe. */
+#define IB_SIM_MAX_DEVICES 64u
+
 /* --- property lists --- */
 /* Largest plist message accepted from lockdownd or a service. go-ios
  * caps at 16 MiB; Info.plist with app icons reaches 11.4 MB, which the
