@@ -52,8 +52,10 @@
  * normally the queue stays far below it and the IN transfers go straight
  * back to the device. */
 #define RX_QUEUE_MAX (512u * 1024u)
-/* How long free() waits for cancelled transfers to come back. */
-#define CANCEL_WAIT_MS 2000
+/* How long free() waits for cancelled transfers to come back: they
+ * normally do within milliseconds; generous so that a loaded machine
+ * does not look like a stuck host controller. */
+#define CANCEL_WAIT_MS 5000
 
 struct link_usb;
 

@@ -39,7 +39,7 @@
 /* How long a device may take to answer the mux VERSION request. usbmuxd
  * waits forever (the device just never shows up); a phone answers in
  * milliseconds. */
-#define VERSION_TIMEOUT_MS 5000
+#define VERSION_TIMEOUT_MS 10000
 
 struct usb_dev {
 	struct usb_tr *t;

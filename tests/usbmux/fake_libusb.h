@@ -132,6 +132,10 @@ struct fake_usb_in_stats {
 void fake_usb_in_stats(struct fake_usb_dev *d, struct fake_usb_in_stats *st);
 void fake_usb_in_stats_reset(struct fake_usb_dev *d);
 
+/* Wait up to ms until every queued completion and hotplug event has
+ * been delivered and its callback has returned; 1 if so. */
+int fake_usb_wait_idle(int ms);
+
 /* Live objects (devices, handles, transfers, contexts): 0 after a
  * clean test. */
 unsigned fake_usb_live(void);

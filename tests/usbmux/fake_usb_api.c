@@ -134,9 +134,11 @@ deliver_xfer_locked(struct libusb_context *ctx)
 	fx->dev = NULL;
 	if (mux_in)
 		d->in_queued--;
+	fk.delivering++;
 	UNLOCK();
 	t->callback(t);         /* may free or resubmit t */
 	LOCK();
+	fk.delivering--;
 	if (mux_in && ok && d->plugged) {
 		n = d->in_pending + d->in_queued;
 		if (n < d->st.min_after_cb)
@@ -173,6 +175,7 @@ deliver_hp_locked(struct libusb_context *ctx)
 		if ((cb->events & (int)ev->ev) && (cb->vid == LIBUSB_HOTPLUG_MATCH_ANY || cb->vid == vid) &&
 		    (cb->pid == LIBUSB_HOTPLUG_MATCH_ANY || cb->pid == pid))
 			calls[n++] = *cb;
+	fk.delivering++;
 	for (i = 0; i < n; i++) {
 		reg = hp_registered_locked(ctx, calls[i].handle);
 		UNLOCK();
@@ -181,6 +184,7 @@ deliver_hp_locked(struct libusb_context *ctx)
 			libusb_hotplug_deregister_callback(ctx, calls[i].handle);
 		LOCK();
 	}
+	fk.delivering--;
 	fk_dev_unref_locked(ev->dev);
 	free(ev);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_usb_int.h"
 
@@ -419,6 +420,26 @@ fake_usb_in_stats_reset(struct fake_usb_dev *fd)
 	d->st.min_after_cb = UINT_MAX;
 	d->st.callbacks = 0;
 	UNLOCK();
+}
+
+int
+fake_usb_wait_idle(int ms)
+{
+	struct libusb_context *ctx;
+	uint64_t waited = 0;
+	int busy;
+
+	for (;;) {
+		LOCK();
+		busy = fk.delivering > 0;
+		for (ctx = fk.ctxs; ctx != NULL; ctx = ctx->next)
+			busy |= ctx->cq_head != NULL || ctx->ev_head != NULL;
+		UNLOCK();
+		if (!busy || waited >= (uint64_t)ms)
+			return !busy;
+		usleep(2000);
+		waited += 2;
+	}
 }
 
 unsigned

@@ -106,6 +106,7 @@ struct fake_bus {
 	struct libusb_context *ctxs;
 	struct fake_xfer *orphans;
 	unsigned live;
+	unsigned delivering;            /* callbacks running now */
 	uint8_t next_addr, next_port;
 	int next_cb;
 };

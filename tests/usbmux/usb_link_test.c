@@ -196,6 +196,22 @@ wait_out_count(struct fake_usb_dev *fd, size_t want)
 	return fake_usb_out_lengths(fd, NULL, 0) == want;
 }
 
+/* IN transfers pending on the device reach want (callbacks run on the
+ * event thread, so give them time). */
+static unsigned
+wait_in_flight(struct fake_usb_dev *fd, unsigned want)
+{
+	uint64_t until = ib_now_ms() + WAIT_MS;
+	struct fake_usb_in_stats st;
+
+	for (;;) {
+		fake_usb_in_stats(fd, &st);
+		if (st.in_flight == want || ib_now_ms() >= until)
+			return st.in_flight;
+		ib_sleep_ms(2);
+	}
+}
+
 /* --- TX: one packet per transfer, ZLP after multiples of wMaxPacketSize ---- */
 
 static void
@@ -499,7 +515,7 @@ IB_TEST(rx_transfers_stay_queued)
 	IB_CHECK(st.callbacks >= 3 * n);
 	IB_CHECK(st.min_after_cb >= 3);
 	IB_CHECK_EQ(st.min_after_cb, IB_USB_RX_XFERS);
-	IB_CHECK_EQ(st.in_flight, IB_USB_RX_XFERS);
+	IB_CHECK_EQ(wait_in_flight(r.fd, IB_USB_RX_XFERS), IB_USB_RX_XFERS);
 	free(p);
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
@@ -511,7 +527,6 @@ IB_TEST(rx_memory_is_bounded)
 	 * arrives, in order. */
 	enum { N = 64 };
 	static size_t lens[N];
-	struct fake_usb_in_stats st;
 	struct rig r;
 	size_t i;
 	uint8_t *p;
@@ -523,15 +538,12 @@ IB_TEST(rx_memory_is_bounded)
 		IB_CHECK_OK(r.dev.ops->send(r.dev.impl, p, lens[i]));
 		free(p);
 	}
-	ib_sleep_ms(200);
-	fake_usb_in_stats(r.fd, &st);
-	IB_CHECK_EQ(st.in_flight, 0);
+	IB_CHECK_EQ(wait_in_flight(r.fd, 0), 0);
 	/* at most the 512 KiB queue plus the parked transfers left it */
 	IB_CHECK(r.dev.ops->queued(r.dev.impl) >= (size_t)N * 49152 - 512 * 1024 -
 	    IB_USB_RX_XFERS * IB_USB_RX_SIZE);
 	expect_packets(&r, lens, N, 0);
-	fake_usb_in_stats(r.fd, &st);
-	IB_CHECK_EQ(st.in_flight, IB_USB_RX_XFERS);
+	IB_CHECK_EQ(wait_in_flight(r.fd, IB_USB_RX_XFERS), IB_USB_RX_XFERS);
 	IB_CHECK_EQ(r.dev.ops->queued(r.dev.impl), 0);
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
@@ -621,6 +633,9 @@ IB_TEST(free_does_not_hang_on_stuck_cancel)
 
 	IB_CHECK_OK(rig_open(&r, &fake_usb_iphone_initial));
 	IB_CHECK_OK(r.host.ops->send(r.host.impl, p, 512));
+	/* the packet and its ZLP are through: only the IN transfers stick */
+	IB_CHECK(wait_out_count(r.fd, 2));
+	IB_CHECK(fake_usb_wait_idle(WAIT_MS));
 	fake_usb_set_cancel_stuck(r.fd, 1);
 	t0 = ib_now_ms();
 	rig_free_host(&r);
@@ -631,7 +646,10 @@ IB_TEST(free_does_not_hang_on_stuck_cancel)
 	/* late callbacks (real libusb drops them at close) are harmless
 	 * and the last one releases the orphaned link */
 	IB_CHECK_EQ(fake_usb_release_orphans(), IB_USB_RX_XFERS);
-	ib_sleep_ms(200);
+	/* left: the context and the device; the last callback freed the
+	 * link and its transfers */
+	IB_CHECK(fake_usb_wait_idle(WAIT_MS));
+	IB_CHECK_EQ(fake_usb_live(), 2);
 	free(p);
 	IB_CHECK_EQ(rig_close(&r), 0);
 }

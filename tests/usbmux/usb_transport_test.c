@@ -92,6 +92,19 @@ on_event(void *ctx, int attached, const struct ib_device *dev)
 	pthread_mutex_unlock(&e->mu);
 }
 
+static uint32_t
+ev_last_handle(unsigned *attachedp)
+{
+	uint32_t h;
+
+	pthread_mutex_lock(&ev.mu);
+	h = ev.last_handle;
+	if (attachedp != NULL)
+		*attachedp = ev.attached;
+	pthread_mutex_unlock(&ev.mu);
+	return h;
+}
+
 /* Wait until at least n attach (or detach) events were seen. */
 static int
 wait_events(unsigned *counter, unsigned n)
@@ -401,16 +414,16 @@ hot_attach_detach(int hotplug)
 	free(devs);
 	fd = rig_plug(&r, &fake_usb_iphone_initial, ib_sim_get(r.sim, 0), NULL);
 	IB_CHECK(wait_events(&ev.attached, 1));
-	first = ev.last_handle;
+	first = ev_last_handle(NULL);
 	IB_CHECK_OK(h_source(r.mux, udid0(&r), 100000, 3));
 	fake_usb_unplug(fd);
 	IB_CHECK(wait_events(&ev.detached, 1));
-	IB_CHECK_EQ(ev.last_handle, first);
+	IB_CHECK_EQ(ev_last_handle(NULL), first);
 	IB_CHECK_OK(h_wait_count(r.mux, 0));
 	/* plugged in again: a new handle, and it works */
 	rig_plug(&r, &fake_usb_iphone_initial, ib_sim_get(r.sim, 0), NULL);
 	IB_CHECK(wait_events(&ev.attached, 2));
-	IB_CHECK(ev.last_handle != first);
+	IB_CHECK(ev_last_handle(NULL) != first);
 	IB_CHECK_OK(h_sink(r.mux, udid0(&r), 100000, 4));
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
@@ -423,6 +436,36 @@ IB_TEST(usb_hot_attach_detach_hotplug)
 IB_TEST(usb_hot_attach_detach_polling)
 {
 	hot_attach_detach(0);
+}
+
+IB_TEST(usb_attached_only_after_version)
+{
+	/* The device is on the bus but nothing answers its mux pipe yet:
+	 * it is not listed until the VERSION reply comes. */
+	struct ib_sim_dev *sd;
+	struct ib_mux_link link;
+	struct ib_device *devs = NULL;
+	struct fake_usb_plug_opts o = { .spec = &fake_usb_iphone_initial };
+	unsigned n_att;
+	size_t n;
+	struct rig r;
+
+	IB_CHECK_OK(rig_sim(&r, 1));
+	sd = ib_sim_get(r.sim, 0);
+	IB_CHECK_OK(rig_open(&r));
+	o.serial = ib_sim_dev_identity(sd)->usb_serial;
+	r.fd[r.nfd++] = fake_usb_plug(&o);
+	ib_sleep_ms(500);
+	IB_CHECK_OK(ib_usbmux_list(r.mux, &devs, &n));
+	free(devs);
+	IB_CHECK_EQ(n, 0);
+	(void)ev_last_handle(&n_att);
+	IB_CHECK_EQ(n_att, 0);
+	IB_CHECK_OK(fake_usb_dev_link(r.fd[0], &link));
+	IB_CHECK_OK(ib_sim_dev_attach_link(sd, link));
+	IB_CHECK(wait_events(&ev.attached, 1));
+	IB_CHECK_OK(h_wait_count(r.mux, 1));
+	IB_CHECK_EQ(rig_close(&r), 0);
 }
 
 IB_TEST(usb_set_configuration_busy_falls_back)
