@@ -18,37 +18,9 @@
 #include "ib_test.h"
 #include "ib_util.h"
 #include "link_libusb.h"
+#include "usb_testlog.h"
 
 #define WAIT_MS 5000
-
-/* --- log capture ---------------------------------------------------------- */
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char logbuf[65536];
-
-static void
-log_sink(void *ctx, int level, const char *line)
-{
-	size_t n;
-
-	(void)ctx;
-	(void)level;
-	pthread_mutex_lock(&log_mu);
-	n = strlen(logbuf);
-	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", line);
-	pthread_mutex_unlock(&log_mu);
-}
-
-static int
-log_has(const char *s)
-{
-	int r;
-
-	pthread_mutex_lock(&log_mu);
-	r = strstr(logbuf, s) != NULL;
-	pthread_mutex_unlock(&log_mu);
-	return r;
-}
 
 /* --- rig: fake bus, event thread, claimed device, both link ends ----------- */
 
@@ -82,11 +54,7 @@ rig_open(struct rig *r, const struct fake_usb_spec *spec)
 
 	memset(r, 0, sizeof(*r));
 	fake_usb_reset();
-	pthread_mutex_lock(&log_mu);
-	logbuf[0] = '\0';
-	pthread_mutex_unlock(&log_mu);
-	ib_log_set_level(IB_LOG_INFO);
-	ib_log_set_sink(log_sink, NULL);
+	testlog_start(IB_LOG_INFO);
 	if (libusb_init(&r->ctx) != 0 || pthread_create(&r->ev, NULL, ev_main, r) != 0)
 		return IB_ERR_INTERNAL;
 	r->fd = fake_usb_plug(&o);
@@ -124,7 +92,7 @@ rig_close(struct rig *r)
 	libusb_interrupt_event_handler(r->ctx);
 	pthread_join(r->ev, NULL);
 	libusb_exit(r->ctx);
-	ib_log_set_sink(NULL, NULL);
+	testlog_stop();
 	return fake_usb_live();
 }
 
@@ -415,7 +383,7 @@ IB_TEST(rx_sizes_around_transfer_boundaries)
 		free(p);
 	}
 	expect_packets(&r, lens, n, 0);
-	IB_CHECK(!log_has("dropped"));
+	IB_CHECK(!testlog_has("dropped"));
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
 
@@ -441,7 +409,7 @@ IB_TEST(rx_random_sizes)
 		if (i % 8 == 7)
 			expect_packets(&r, lens + i - 7, 8, 1000 + (uint32_t)i - 7);
 	}
-	IB_CHECK(!log_has("dropped"));
+	IB_CHECK(!testlog_has("dropped"));
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
 
@@ -484,11 +452,11 @@ IB_TEST(rx_drops_bad_framing)
 	IB_CHECK_OK(r.dev.ops->send(r.dev.impl, p, 30));
 	free(p);
 	expect_packets(&r, good, 3, 0);
-	IB_CHECK(log_has("dropped a 16414-byte mux packet: shorter than its header says"));
-	IB_CHECK(log_has("dropped a 65537-byte mux packet: larger than IB_MUX_MRU"));
-	IB_CHECK(log_has("dropped a 50-byte mux packet: shorter than its header says"));
-	IB_CHECK(log_has("dropped a 50-byte mux packet: longer than its header says"));
-	IB_CHECK(log_has("dropped a 5-byte mux packet: shorter than a mux header"));
+	IB_CHECK(testlog_has("dropped a 16414-byte mux packet: shorter than its header says"));
+	IB_CHECK(testlog_has("dropped a 65537-byte mux packet: larger than IB_MUX_MRU"));
+	IB_CHECK(testlog_has("dropped a 50-byte mux packet: shorter than its header says"));
+	IB_CHECK(testlog_has("dropped a 50-byte mux packet: longer than its header says"));
+	IB_CHECK(testlog_has("dropped a 5-byte mux packet: shorter than a mux header"));
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
 
@@ -562,10 +530,10 @@ check_death(uint8_t ep, int status, const char *name)
 		IB_CHECK_OK(r.host.ops->send(r.host.impl, p, 100));
 	IB_CHECK_ERR(link_wait_dead(&r.host, WAIT_MS), IB_ERR_NO_DEVICE);
 	IB_CHECK_ERR(r.host.ops->send(r.host.impl, p, 100), IB_ERR_NO_DEVICE);
-	if (!log_has(name))
-		fprintf(stderr, "    log lacks %s:\n%s", name, logbuf);
-	IB_CHECK(log_has(name));
-	IB_CHECK(log_has(ep == 0x04 ? "bulk OUT" : "bulk IN"));
+	if (!testlog_has(name))
+		testlog_dump();
+	IB_CHECK(testlog_has(name));
+	IB_CHECK(testlog_has(ep == 0x04 ? "bulk OUT" : "bulk IN"));
 	free(p);
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
@@ -602,7 +570,7 @@ IB_TEST(unplug_kills_the_link)
 	fake_usb_unplug(r.fd);
 	IB_CHECK_ERR(link_wait_dead(&r.host, WAIT_MS), IB_ERR_NO_DEVICE);
 	/* a completion or a resubmission saw it first */
-	IB_CHECK(log_has("NO_DEVICE"));
+	IB_CHECK(testlog_has("NO_DEVICE"));
 	IB_CHECK_ERR(r.host.ops->send(r.host.impl, p, 100), IB_ERR_NO_DEVICE);
 	IB_CHECK_ERR(r.dev.ops->send(r.dev.impl, p, 100), IB_ERR_NO_DEVICE);
 	free(p);
@@ -642,7 +610,7 @@ IB_TEST(free_does_not_hang_on_stuck_cancel)
 	dt = ib_now_ms() - t0;
 	fprintf(stderr, "  free() gave up after %llu ms\n", (unsigned long long)dt);
 	IB_CHECK(dt < 10000);
-	IB_CHECK(log_has("did not come back"));
+	IB_CHECK(testlog_has("did not come back"));
 	/* late callbacks (real libusb drops them at close) are harmless
 	 * and the last one releases the orphaned link */
 	IB_CHECK_EQ(fake_usb_release_orphans(), IB_USB_RX_XFERS);

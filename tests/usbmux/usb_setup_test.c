@@ -11,28 +11,7 @@
 #include "ib_test.h"
 #include "ib_usbmux.h"
 #include "link_libusb.h"
-
-/* --- log capture ---------------------------------------------------------- */
-
-static char logbuf[16384];
-
-static void
-log_sink(void *ctx, int level, const char *line)
-{
-	size_t n = strlen(logbuf);
-
-	(void)ctx;
-	(void)level;
-	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", line);
-}
-
-static void
-log_capture(void)
-{
-	logbuf[0] = '\0';
-	ib_log_set_level(IB_LOG_DEBUG);
-	ib_log_set_sink(log_sink, NULL);
-}
+#include "usb_testlog.h"
 
 /* --- a device on the fake bus ---------------------------------------------- */
 
@@ -64,7 +43,7 @@ rig_close(struct rig *r)
 		fake_usb_put(r->fd);
 	}
 	libusb_exit(r->ctx);
-	ib_log_set_sink(NULL, NULL);
+	testlog_stop();
 	return fake_usb_live();
 }
 
@@ -226,7 +205,7 @@ claim(const struct fake_usb_plug_opts *o, struct ib_usb_mux_iface *mi, char *opl
 
 	if (rig_open(&r, o) != 0)
 		return IB_ERR_INTERNAL;
-	log_capture();
+	testlog_start(IB_LOG_DEBUG);
 	ret = ib_usb_claim_mux(r.h, "1-1", mi);
 	fake_usb_oplog(r.fd, oplog, n);
 	*activep = fake_usb_active_config(r.fd);
@@ -251,7 +230,7 @@ IB_TEST(claim_sets_highest_config_from_unconfigured)
 	IB_CHECK_EQ(active, 4);
 	IB_CHECK(before(log, "setcfg:4", "claim:1"));
 	IB_CHECK(strstr(log, "setmode") == NULL);
-	IB_CHECK(strstr(logbuf, "setting configuration 4 (was 0)") != NULL);
+	IB_CHECK(testlog_has("setting configuration 4 (was 0)"));
 }
 
 IB_TEST(claim_keeps_active_config)
@@ -316,7 +295,7 @@ IB_TEST(claim_busy_falls_back_to_lower_config)
 
 	IB_CHECK_EQ(rig_open(&r, &o), 0);
 	fake_usb_set_config_error(r.fd, 4, LIBUSB_ERROR_BUSY);
-	log_capture();
+	testlog_start(IB_LOG_DEBUG);
 	IB_CHECK_OK(ib_usb_claim_mux(r.h, "1-1", &mi));
 	IB_CHECK_EQ(mi.config, 3);
 	IB_CHECK_EQ(fake_usb_active_config(r.fd), 3);
@@ -324,10 +303,10 @@ IB_TEST(claim_busy_falls_back_to_lower_config)
 	IB_CHECK(before(log, "setcfg:4", "setcfg:3"));
 	IB_CHECK(before(log, "setcfg:3", "claim:1"));
 	/* the message says what happened and what to check */
-	IB_CHECK(strstr(logbuf, "setting configuration 4 failed") != NULL);
-	IB_CHECK(strstr(logbuf, "is usbmuxd running?") != NULL);
-	IB_CHECK(strstr(logbuf, "LIBUSB_ERROR_BUSY") != NULL);
-	IB_CHECK(strstr(logbuf, "trying the next lower one") != NULL);
+	IB_CHECK(testlog_has("setting configuration 4 failed"));
+	IB_CHECK(testlog_has("is usbmuxd running?"));
+	IB_CHECK(testlog_has("LIBUSB_ERROR_BUSY"));
+	IB_CHECK(testlog_has("trying the next lower one"));
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
 
@@ -340,7 +319,7 @@ IB_TEST(claim_busy_everywhere_reports_busy)
 	IB_CHECK_EQ(rig_open(&r, &o), 0);
 	fake_usb_set_config_error(r.fd, 4, LIBUSB_ERROR_BUSY);
 	fake_usb_set_config_error(r.fd, 3, LIBUSB_ERROR_IO);
-	log_capture();
+	testlog_start(IB_LOG_DEBUG);
 	IB_CHECK_ERR(ib_usb_claim_mux(r.h, "1-1", &mi), IB_ERR_USB_BUSY);
 	/* never fell through to configurations without a mux */
 	IB_CHECK_EQ(fake_usb_active_config(r.fd), 0);

@@ -20,51 +20,10 @@
 #include "ib_util.h"
 #include "sim_harness.h"
 #include "sim_test.h"
+#include "usb_testlog.h"
 
 #define MIB (1024u * 1024u)
 #define WAIT_MS 30000
-
-/* --- log capture ---------------------------------------------------------- */
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char logbuf[1 << 17];
-static int log_worst = IB_LOG_TRACE + 1;
-
-static void
-log_sink(void *ctx, int level, const char *line)
-{
-	size_t n;
-
-	(void)ctx;
-	pthread_mutex_lock(&log_mu);
-	n = strlen(logbuf);
-	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", line);
-	if (level < log_worst)
-		log_worst = level;
-	pthread_mutex_unlock(&log_mu);
-}
-
-static void
-log_start(void)
-{
-	pthread_mutex_lock(&log_mu);
-	logbuf[0] = '\0';
-	log_worst = IB_LOG_TRACE + 1;
-	pthread_mutex_unlock(&log_mu);
-	ib_log_set_level(IB_LOG_INFO);
-	ib_log_set_sink(log_sink, NULL);
-}
-
-static int
-log_has(const char *s)
-{
-	int r;
-
-	pthread_mutex_lock(&log_mu);
-	r = strstr(logbuf, s) != NULL;
-	pthread_mutex_unlock(&log_mu);
-	return r;
-}
 
 /* --- attach/detach events ------------------------------------------------ */
 
@@ -144,7 +103,7 @@ rig_sim(struct rig *r, int hotplug)
 	pthread_mutex_lock(&ev.mu);
 	ev.attached = ev.detached = 0;
 	pthread_mutex_unlock(&ev.mu);
-	log_start();
+	testlog_start(IB_LOG_INFO);
 	return ib_sim_new(1, no_knobs, 4321, &r->sim);
 }
 
@@ -193,7 +152,7 @@ rig_close(struct rig *r)
 		fake_usb_put(r->fd[i]);
 	}
 	ib_sim_free(r->sim);
-	ib_log_set_sink(NULL, NULL);
+	testlog_stop();
 	return fake_usb_live();
 }
 
@@ -266,11 +225,11 @@ IB_TEST(usb_list_shows_the_phone_only)
 	IB_CHECK(strncmp(ib_usbmux_describe(r.mux), "usb (libusb ", 12) == 0);
 	free(devs);
 	/* the phone in CDC-NCM-only mode: one INFO line naming it */
-	IB_CHECK(log_has("skipping 05ac:12a8: the device has no USB multiplexing interface"));
+	IB_CHECK(testlog_has("skipping 05ac:12a8: the device has no USB multiplexing interface"));
 	/* the other vendor and the Mac: not a word */
-	IB_CHECK(!log_has("18d1"));
-	IB_CHECK(!log_has("1905"));
-	IB_CHECK(log_worst >= IB_LOG_INFO);
+	IB_CHECK(!testlog_has("18d1"));
+	IB_CHECK(!testlog_has("1905"));
+	IB_CHECK(testlog_worst() >= IB_LOG_INFO);
 	IB_CHECK_EQ(fake_usb_active_config(fd), 4);
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
@@ -478,9 +437,9 @@ IB_TEST(usb_set_configuration_busy_falls_back)
 	fake_usb_set_config_error(fd, 4, LIBUSB_ERROR_BUSY);
 	IB_CHECK_OK(rig_open(&r));
 	IB_CHECK_EQ(fake_usb_active_config(fd), 3);
-	IB_CHECK(log_has("setting configuration 4 failed: another program holds the USB "
+	IB_CHECK(testlog_has("setting configuration 4 failed: another program holds the USB "
 	    "device (is usbmuxd running?)"));
-	IB_CHECK(log_has("trying the next lower one"));
+	IB_CHECK(testlog_has("trying the next lower one"));
 	IB_CHECK_OK(h_source(r.mux, udid0(&r), 200000, 8));
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
@@ -527,7 +486,7 @@ IB_TEST(usb_nothing_plugged_is_quiet)
 	IB_CHECK_OK(ib_usbmux_list(r.mux, &devs, &n));
 	IB_CHECK_EQ(n, 0);
 	free(devs);
-	IB_CHECK(log_worst > IB_LOG_WARN);
+	IB_CHECK(testlog_worst() > IB_LOG_WARN);
 	IB_CHECK_EQ(rig_close(&r), 0);
 }
 
