@@ -39,31 +39,6 @@ struct job {
 	int result;
 };
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return IB_ERR_EOF;
-		p += w;
-		n -= (size_t)w;
-	}
-	return IB_OK;
-}
-
 static int
 read_n(int fd, uint8_t *buf, size_t bufsize, uint64_t n)
 {
@@ -96,13 +71,11 @@ run_job(void *arg)
 	if (r != IB_OK)
 		goto out;
 	fd = ib_stream_fd(s);
-	put_be64(req, j->bytes);
-	put_be64(req + 8, 1);
-	if ((r = write_all(fd, req, j->upload ? 8 : 16)) != IB_OK)
+	if ((r = ib_sim_write_full(fd, req, ib_sim_test_request(req, j->bytes, !j->upload, 1))) != IB_OK)
 		goto out;
 	if (j->upload) {
 		for (left = j->bytes; left > 0 && r == IB_OK; left -= IB_MIN(left, BENCH_CHUNK))
-			r = write_all(fd, buf, (size_t)IB_MIN(left, BENCH_CHUNK));
+			r = ib_sim_write_full(fd, buf, (size_t)IB_MIN(left, BENCH_CHUNK));
 		if (r == IB_OK)
 			r = read_n(fd, buf, BENCH_CHUNK, 8);
 	} else {

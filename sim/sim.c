@@ -68,9 +68,11 @@ register_builtin(void)
 	ib_sim_knob_register("unplug_after",
 	    "BYTES: unplug after BYTES of mux packets in either direction (counted from plug)");
 	ib_sim_knob_register("malformed",
-	    "BYTES[,KIND]: after BYTES of mux packets send one malformed packet: short (TCP "
+	    "BYTES[,KIND]: once BYTES of mux packets went by since plug, send one malformed "
+	    "packet to each attached host: short (TCP "
 	    "header cut), magic (bad v2 magic), stream (data for an unknown stream), protocol "
-	    "(unknown protocol number), flags (FIN on an open stream), or 1-5 (default short)");
+	    "(unknown protocol number), flags (FIN on an open stream), framing (a header length "
+	    "no byte-stream peer can frame), or 1-6 (default short)");
 	ib_sim_knob_register("mux_version",
 	    "1|2: highest mux protocol version the device answers (default 2)");
 	for (l = ib_sim_layers; *l != NULL; l++)

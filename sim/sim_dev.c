@@ -164,7 +164,11 @@ sim_identity(uint32_t seed, unsigned index, struct ib_sim_identity *id)
 
 /* --- knobs of the mux layer ---------------------------------------------- */
 
-static const char *const malformed_kinds[] = { "short", "magic", "stream", "protocol", "flags" };
+/* Kinds 1-5 are the engine's (ib_mux_engine_inject_malformed), 6 the
+ * runtime's (IB_MUX_CONN_MALFORMED_FRAMING). */
+static const char *const malformed_kinds[] = {
+	"short", "magic", "stream", "protocol", "flags", "framing",
+};
 
 static int
 knob_num(struct ib_sim_dev *dev, const char *name, uint64_t min, uint64_t max,
@@ -207,7 +211,7 @@ parse_malformed(struct ib_sim_dev *dev)
 		}
 bad:
 	ib_err_detail_set("knob malformed=%s: expected BYTES[,KIND] with KIND "
-	    "short|magic|stream|protocol|flags or 1-5", v);
+	    "short|magic|stream|protocol|flags|framing or 1-6", v);
 	return IB_ERR_USAGE;
 }
 
@@ -498,6 +502,23 @@ ib_sim_dev_control(struct ib_sim_dev *dev, const char *action, const char *arg)
 	return fn(dev, action, arg, ctx);
 }
 
+/* Built-in "say TEXT": every attached host gets a CONTROL info message. */
+static int
+ctl_say(struct ib_sim_dev *dev, const char *action, const char *arg, void *ctx)
+{
+	struct ib_mux_conn *conn;
+	struct attach *a;
+
+	(void)action;
+	(void)ctx;
+	pthread_mutex_lock(&dev->mu);
+	for (a = dev->attaches; a != NULL; a = a->next)
+		if ((conn = atomic_load(&a->conn)) != NULL)
+			ib_mux_conn_send_control(conn, 7, arg != NULL ? arg : "");
+	pthread_mutex_unlock(&dev->mu);
+	return IB_OK;
+}
+
 static int
 ctl_plug(struct ib_sim_dev *dev, const char *action, const char *arg, void *ctx)
 {
@@ -764,7 +785,8 @@ sim_dev_new(struct ib_sim *sim, unsigned index, struct ib_sim_dev **devp)
 	atomic_init(&dev->unplug_fired, 0);
 	if ((r = parse_mux_knobs(dev)) != IB_OK ||
 	    (r = ib_sim_dev_on_control(dev, "unplug", ctl_plug, NULL)) != IB_OK ||
-	    (r = ib_sim_dev_on_control(dev, "plug", ctl_plug, NULL)) != IB_OK)
+	    (r = ib_sim_dev_on_control(dev, "plug", ctl_plug, NULL)) != IB_OK ||
+	    (r = ib_sim_dev_on_control(dev, "say", ctl_say, NULL)) != IB_OK)
 		goto out;
 	for (l = ib_sim_layers; *l != NULL; l++)
 		if ((*l)->attach != NULL && (r = (*l)->attach(dev)) != IB_OK) {

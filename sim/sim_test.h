@@ -46,4 +46,13 @@ void ib_sim_prng_init(struct ib_sim_prng *g, uint64_t seed);
 /* Next n bytes of the stream. */
 void ib_sim_prng_fill(struct ib_sim_prng *g, uint8_t *out, size_t n);
 
+/* A test service request: u64 N (and u64 SEED for the source), big-endian,
+ * into out; returns its length (8, or 16 with a seed). */
+size_t ib_sim_test_request(uint8_t out[16], uint64_t n, int with_seed, uint64_t seed);
+
+/* Blocking whole-buffer I/O on a stream socket (services, benchmarks):
+ * IB_OK, or IB_ERR_EOF when the peer closed or the socket failed. */
+int ib_sim_write_full(int fd, const void *p, size_t n);
+int ib_sim_read_full(int fd, void *p, size_t n);
+
 #endif /* IB_SIM_TEST_H */

@@ -82,7 +82,7 @@ ib_sim_prng_fill(struct ib_sim_prng *g, uint8_t *out, size_t n)
 static void
 slow(struct ib_sim_dev *dev)
 {
-	struct test_state *st = ib_sim_dev_get_ext(dev, IB_SIM_EXT_TEST);
+	struct test_state *st = dev != NULL ? ib_sim_dev_get_ext(dev, IB_SIM_EXT_TEST) : NULL;
 
 	if (st != NULL && st->slow_ms > 0)
 		ib_sleep_ms(st->slow_ms);
@@ -100,6 +100,7 @@ read_some(struct ib_sim_dev *dev, int fd, uint8_t *p, size_t n)
 	return got;
 }
 
+/* Reads of a service go through slow() (the slow_reader knob). */
 static int
 read_full(struct ib_sim_dev *dev, int fd, uint8_t *p, size_t n)
 {
@@ -114,20 +115,44 @@ read_full(struct ib_sim_dev *dev, int fd, uint8_t *p, size_t n)
 	return IB_OK;
 }
 
-static int
-write_full(int fd, const uint8_t *p, size_t n)
+int
+ib_sim_read_full(int fd, void *p, size_t n)
 {
+	return read_full(NULL, fd, p, n);
+}
+
+int
+ib_sim_write_full(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
 	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			return IB_ERR_EOF;
-		p += w;
+		b += w;
 		n -= (size_t)w;
 	}
 	return IB_OK;
+}
+
+size_t
+ib_sim_test_request(uint8_t out[16], uint64_t n, int with_seed, uint64_t seed)
+{
+	struct ib_buf b;
+	size_t len = with_seed ? 16 : 8;
+
+	/* 16 bytes always fit the cap: the puts cannot fail. */
+	ib_buf_init(&b, 16);
+	if (ib_buf_put_u64be(&b, n) != IB_OK ||
+	    (with_seed && ib_buf_put_u64be(&b, seed) != IB_OK))
+		len = 0;
+	memcpy(out, ib_buf_ptr(&b), len);
+	ib_buf_free(&b);
+	return len;
 }
 
 /* Read the request's big-endian u64 fields. */
@@ -169,7 +194,7 @@ svc_echo(struct ib_sim_dev *dev, int fd, void *arg)
 
 	(void)arg;
 	while (buf != NULL && (got = read_some(dev, fd, buf, TEST_IO_CHUNK)) > 0)
-		if (write_full(fd, buf, (size_t)got) != IB_OK)
+		if (ib_sim_write_full(fd, buf, (size_t)got) != IB_OK)
 			break;
 	free(buf);
 }
@@ -193,7 +218,7 @@ svc_sink(struct ib_sim_dev *dev, int fd, void *arg)
 			goto out;
 		n -= (uint64_t)got;
 	}
-	if (EVP_DigestFinal_ex(h, md, &mdlen) != 1 || write_full(fd, md, mdlen) != IB_OK)
+	if (EVP_DigestFinal_ex(h, md, &mdlen) != 1 || ib_sim_write_full(fd, md, mdlen) != IB_OK)
 		goto out;
 	wait_eof(fd);
 out:
@@ -216,7 +241,7 @@ svc_source(struct ib_sim_dev *dev, int fd, void *arg)
 		size_t k = (size_t)IB_MIN(n, TEST_IO_CHUNK);
 
 		ib_sim_prng_fill(&g, buf, k);
-		if (write_full(fd, buf, k) != IB_OK)
+		if (ib_sim_write_full(fd, buf, k) != IB_OK)
 			goto out;
 		n -= k;
 	}
@@ -228,9 +253,8 @@ out:
 static void
 svc_discard(struct ib_sim_dev *dev, int fd, void *arg)
 {
-	uint8_t *buf = malloc(TEST_IO_CHUNK), ans[8];
+	uint8_t *buf = malloc(TEST_IO_CHUNK), ans[16];
 	uint64_t n, left;
-	unsigned i;
 
 	(void)arg;
 	if (buf == NULL || read_u64s(dev, fd, &n, NULL) != IB_OK)
@@ -242,9 +266,7 @@ svc_discard(struct ib_sim_dev *dev, int fd, void *arg)
 			goto out;
 		left -= (uint64_t)got;
 	}
-	for (i = 0; i < 8; i++)
-		ans[i] = (uint8_t)(n >> (56 - 8 * i));
-	if (write_full(fd, ans, sizeof(ans)) == IB_OK)
+	if (ib_sim_write_full(fd, ans, ib_sim_test_request(ans, n, 0, 0)) == IB_OK)
 		wait_eof(fd);
 out:
 	free(buf);

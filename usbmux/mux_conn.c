@@ -494,9 +494,11 @@ build_poll(struct ib_mux_conn *c)
 static int
 take_commands(struct ib_mux_conn *c)
 {
+	char text[IB_MUX_TEXT_MAX + 1];
 	int inject[CONN_INJECT_MAX];
+	int stop, sd, r, control;
+	uint8_t type;
 	unsigned n, i;
-	int stop, sd;
 
 	pthread_mutex_lock(&c->mu);
 	stop = c->stop;
@@ -505,14 +507,30 @@ take_commands(struct ib_mux_conn *c)
 	n = c->ninject;
 	memcpy(inject, c->inject, sizeof(inject));
 	c->ninject = 0;
+	control = c->control_pending;
+	c->control_pending = 0;
+	type = c->control_type;
+	memcpy(text, c->control_text, sizeof(text));
 	pthread_mutex_unlock(&c->mu);
 	if (stop)
 		return 1;
 	if (sd != IB_OK)
 		link_die(c, sd);
-	for (i = 0; i < n && !c->link_dead; i++)
-		if (ib_mux_engine_inject_malformed(c->eng, inject[i]) != IB_OK)
-			ib_warn("%s: cannot inject malformed packet kind %d", c->name, inject[i]);
+	if (control && !c->link_dead &&
+	    (r = ib_mux_engine_send_control(c->eng, type, text)) != IB_OK)
+		ib_warn("%s: cannot send a CONTROL message: %s", c->name, ib_strerror(r));
+	for (i = 0; i < n && !c->link_dead; i++) {
+		/* protocol TCP, length 0xffffffff: above any MRU */
+		static const uint8_t unframable[8] = { 0, 0, 0, 6, 0xff, 0xff, 0xff, 0xff };
+
+		if (inject[i] == IB_MUX_CONN_MALFORMED_FRAMING)
+			r = c->link.ops->send(c->link.impl, unframable, sizeof(unframable));
+		else
+			r = ib_mux_engine_inject_malformed(c->eng, inject[i]);
+		if (r != IB_OK)
+			ib_warn("%s: cannot inject malformed packet kind %d: %s", c->name,
+			    inject[i], ib_strerror(r));
+	}
 	send_queued_requests(c);
 	return 0;
 }

@@ -117,9 +117,19 @@ int ib_mux_conn_connect(struct ib_mux_conn *c, uint16_t port, int timeout_ms,
 /* Kill the link now, as if the peer had gone; streams end with err. Does
  * not wait; safe from callbacks. */
 void ib_mux_conn_shutdown(struct ib_mux_conn *c, int err);
-/* Device role fault: have the engine emit a malformed packet of the given
- * kind (ib_mux_engine_inject_malformed). Does not wait. */
+/*
+ * Device role fault: have the engine emit a malformed packet of the given
+ * kind (1-5, ib_mux_engine_inject_malformed), or with
+ * IB_MUX_CONN_MALFORMED_FRAMING put a header on the link whose length no
+ * byte-stream peer can frame (the peer's link dies with
+ * IB_ERR_MUX_PROTOCOL). Does not wait.
+ */
+#define IB_MUX_CONN_MALFORMED_FRAMING 6
 void ib_mux_conn_inject_malformed(struct ib_mux_conn *c, int kind);
+
+/* Device role: send a CONTROL message (type 3 error, 5 warning, 7 info)
+ * that the host logs. Does not wait. */
+void ib_mux_conn_send_control(struct ib_mux_conn *c, uint8_t type, const char *text);
 
 /* IB_OK while the link lives, else why it died. */
 int ib_mux_conn_error(struct ib_mux_conn *c);

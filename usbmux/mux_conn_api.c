@@ -335,6 +335,17 @@ ib_mux_conn_inject_malformed(struct ib_mux_conn *c, int kind)
 	ib_mux_conn_wake(c);
 }
 
+void
+ib_mux_conn_send_control(struct ib_mux_conn *c, uint8_t type, const char *text)
+{
+	pthread_mutex_lock(&c->mu);
+	c->control_pending = 1;
+	c->control_type = type;
+	snprintf(c->control_text, sizeof(c->control_text), "%s", text != NULL ? text : "");
+	pthread_mutex_unlock(&c->mu);
+	ib_mux_conn_wake(c);
+}
+
 int
 ib_mux_conn_error(struct ib_mux_conn *c)
 {

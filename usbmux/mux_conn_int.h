@@ -74,6 +74,9 @@ struct ib_mux_conn {
 	int shutdown_err;
 	int inject[CONN_INJECT_MAX];
 	unsigned ninject;
+	int control_pending;    /* one CONTROL message to send */
+	uint8_t control_type;
+	char control_text[IB_MUX_TEXT_MAX + 1];
 	struct creq *reqs;
 	int ready;
 	uint32_t version;

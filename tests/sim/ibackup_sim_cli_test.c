@@ -21,12 +21,11 @@
 
 static const char *sim_bin;
 
-/* Run argv to completion; its stdout (up to size-1 bytes) into out. */
-static int
-run(char *const argv[], char *out, size_t size)
+/* Start argv with its stdout on a pipe; *outp is the read end. */
+static pid_t
+spawn(char *const argv[], int *outp)
 {
-	int pfd[2], status = -1;
-	size_t len = 0;
+	int pfd[2];
 	pid_t pid;
 
 	if (pipe(pfd) != 0)
@@ -38,8 +37,22 @@ run(char *const argv[], char *out, size_t size)
 		_exit(127);
 	}
 	close(pfd[1]);
+	*outp = pfd[0];
+	return pid;
+}
+
+/* Run argv to completion; its stdout (up to size-1 bytes) into out. */
+static int
+run(char *const argv[], char *out, size_t size)
+{
+	int fd, status = -1;
+	size_t len = 0;
+	pid_t pid;
+
+	if ((pid = spawn(argv, &fd)) < 0)
+		return -1;
 	for (;;) {
-		ssize_t got = read(pfd[0], out + len, size - 1 - len);
+		ssize_t got = read(fd, out + len, size - 1 - len);
 
 		if (got <= 0)
 			break;
@@ -48,7 +61,7 @@ run(char *const argv[], char *out, size_t size)
 			len = 0;        /* keep reading; only the tail matters */
 	}
 	out[len] = '\0';
-	close(pfd[0]);
+	close(fd);
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -60,34 +73,27 @@ start_sim(const char *path, char *const extra[])
 	char *argv[16] = { (char *)sim_bin, "--listen", (char *)path, NULL };
 	char line[256], want[256];
 	size_t len = 0, i;
-	int pfd[2];
+	int fd;
 	pid_t pid;
 
 	for (i = 0; extra != NULL && extra[i] != NULL && i < 12; i++)
 		argv[3 + i] = extra[i];
 	argv[3 + i] = NULL;
-	if (pipe(pfd) != 0)
+	if ((pid = spawn(argv, &fd)) < 0)
 		return -1;
-	if ((pid = fork()) == 0) {
-		dup2(pfd[1], 1);
-		close(pfd[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
 	snprintf(want, sizeof(want), "READY %s\n", path);
 	while (len < sizeof(line) - 1) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t got;
 
-		if (poll(&p, 1, H_TIMEOUT_MS) <= 0 || (got = read(pfd[0], line + len, 1)) <= 0)
+		if (poll(&p, 1, H_TIMEOUT_MS) <= 0 || (got = read(fd, line + len, 1)) <= 0)
 			break;
 		len += (size_t)got;
 		if (line[len - 1] == '\n')
 			break;
 	}
 	line[len] = '\0';
-	close(pfd[0]);
+	close(fd);
 	if (strcmp(line, want) != 0) {
 		fprintf(stderr, "    expected \"READY %s\", got \"%s\"\n", path, line);
 		kill(pid, SIGKILL);

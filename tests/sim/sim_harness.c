@@ -74,50 +74,6 @@ wait_fd(int fd, short ev)
 }
 
 int
-h_write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	int r;
-
-	while (n > 0) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if ((r = wait_fd(fd, POLLOUT)) != IB_OK)
-				return r;
-			continue;
-		}
-		if (w < 0)
-			return IB_ERR_EOF;
-		b += w;
-		n -= (size_t)w;
-	}
-	return IB_OK;
-}
-
-int
-h_read_all(int fd, void *p, size_t n)
-{
-	uint8_t *b = p;
-	int r;
-
-	while (n > 0) {
-		ssize_t got = recv(fd, b, n, MSG_DONTWAIT);
-
-		if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if ((r = wait_fd(fd, POLLIN)) != IB_OK)
-				return r;
-			continue;
-		}
-		if (got <= 0)
-			return IB_ERR_EOF;
-		b += got;
-		n -= (size_t)got;
-	}
-	return IB_OK;
-}
-
-int
 h_read_to_eof(int fd, uint64_t *gotp)
 {
 	uint8_t buf[16384];
@@ -141,19 +97,10 @@ h_read_to_eof(int fd, uint64_t *gotp)
 	return IB_OK;
 }
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 int
 h_sink(struct ib_usbmux *m, const char *udid, uint64_t n, uint64_t seed)
 {
-	uint8_t *buf = malloc(H_CHUNK), want[EVP_MAX_MD_SIZE], got[32], hdr[8];
+	uint8_t *buf = malloc(H_CHUNK), want[EVP_MAX_MD_SIZE], got[32], hdr[16];
 	EVP_MD_CTX *h = EVP_MD_CTX_new();
 	struct ib_stream *s = NULL;
 	struct ib_sim_prng g;
@@ -166,8 +113,7 @@ h_sink(struct ib_usbmux *m, const char *udid, uint64_t n, uint64_t seed)
 	}
 	if ((r = ib_usbmux_connect(m, udid, IB_SIM_PORT_SINK, &s)) != IB_OK)
 		goto out;
-	put_be64(hdr, n);
-	if ((r = h_write_all(ib_stream_fd(s), hdr, sizeof(hdr))) != IB_OK)
+	if ((r = ib_sim_write_full(ib_stream_fd(s), hdr, ib_sim_test_request(hdr, n, 0, 0))) != IB_OK)
 		goto out;
 	ib_sim_prng_init(&g, seed);
 	while (n > 0) {
@@ -175,12 +121,12 @@ h_sink(struct ib_usbmux *m, const char *udid, uint64_t n, uint64_t seed)
 
 		ib_sim_prng_fill(&g, buf, k);
 		EVP_DigestUpdate(h, buf, k);
-		if ((r = h_write_all(ib_stream_fd(s), buf, k)) != IB_OK)
+		if ((r = ib_sim_write_full(ib_stream_fd(s), buf, k)) != IB_OK)
 			goto out;
 		n -= k;
 	}
 	EVP_DigestFinal_ex(h, want, &mdlen);
-	if ((r = h_read_all(ib_stream_fd(s), got, sizeof(got))) != IB_OK)
+	if ((r = ib_sim_read_full(ib_stream_fd(s), got, sizeof(got))) != IB_OK)
 		goto out;
 	r = memcmp(got, want, sizeof(got)) == 0 ? IB_OK : IB_ERR_FORMAT;
 out:
@@ -203,9 +149,7 @@ h_source_open(struct ib_usbmux *m, const char *udid, uint64_t n, uint64_t seed,
 	*sp = NULL;
 	if ((r = ib_usbmux_connect(m, udid, IB_SIM_PORT_SOURCE, &s)) != IB_OK)
 		return r;
-	put_be64(req, n);
-	put_be64(req + 8, seed);
-	if ((r = h_write_all(ib_stream_fd(s), req, sizeof(req))) != IB_OK) {
+	if ((r = ib_sim_write_full(ib_stream_fd(s), req, ib_sim_test_request(req, n, 1, seed))) != IB_OK) {
 		ib_stream_close(s);
 		return r;
 	}
@@ -226,7 +170,7 @@ h_source_check(int fd, uint64_t n, uint64_t seed)
 	while (r == IB_OK && n > 0) {
 		size_t k = (size_t)IB_MIN(n, H_CHUNK);
 
-		if ((r = h_read_all(fd, buf, k)) != IB_OK)
+		if ((r = ib_sim_read_full(fd, buf, k)) != IB_OK)
 			break;
 		ib_sim_prng_fill(&g, want, k);
 		if (memcmp(buf, want, k) != 0)

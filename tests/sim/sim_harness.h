@@ -27,10 +27,9 @@ void h_stop(struct harness *h);
 /* UDID of sim device i. */
 const char *h_udid(struct harness *h, unsigned i);
 
-/* Blocking I/O with a timeout per wait; IB_ERR_EOF at end of stream. */
-int h_write_all(int fd, const void *p, size_t n);
-int h_read_all(int fd, void *p, size_t n);
-/* Read and drop until EOF; *gotp (if set) counts what was dropped. */
+/* Read and drop until EOF (a wait longer than H_TIMEOUT_MS fails);
+ * *gotp (if set) counts what was dropped. Whole-buffer I/O is
+ * ib_sim_write_full / ib_sim_read_full (sim_test.h). */
 int h_read_to_eof(int fd, uint64_t *gotp);
 
 /* Sink: send n bytes of the PRNG stream of seed, check the device's

@@ -4,6 +4,7 @@
  * -> socket -> sim frontend -> device mux runtime -> test services.
  */
 #include "ib_limits.h"
+#include "ib_log.h"
 #include "ib_sim.h"
 #include "ib_test.h"
 #include "ib_util.h"
@@ -102,15 +103,15 @@ IB_TEST(echo_round_trip)
 	IB_CHECK(out != NULL && back != NULL);
 	IB_CHECK_OK(h_start(&h, 1, NULL));
 	IB_CHECK_OK(ib_usbmux_connect(h.mux, NULL, IB_SIM_PORT_ECHO, &s));
-	IB_CHECK_OK(h_write_all(ib_stream_fd(s), hello, sizeof(hello)));
-	IB_CHECK_OK(h_read_all(ib_stream_fd(s), buf, sizeof(buf)));
+	IB_CHECK_OK(ib_sim_write_full(ib_stream_fd(s), hello, sizeof(hello)));
+	IB_CHECK_OK(ib_sim_read_full(ib_stream_fd(s), buf, sizeof(buf)));
 	IB_CHECK(memcmp(buf, hello, sizeof(hello)) == 0);
 	/* A larger echo in pieces small enough not to fill both ways. */
 	for (i = 0; i < MiB; i++)
 		out[i] = (uint8_t)(i * 7 + (i >> 9));
 	for (i = 0; i < MiB; i += 64 * 1024) {
-		IB_CHECK_OK(h_write_all(ib_stream_fd(s), out + i, 64 * 1024));
-		IB_CHECK_OK(h_read_all(ib_stream_fd(s), back + i, 64 * 1024));
+		IB_CHECK_OK(ib_sim_write_full(ib_stream_fd(s), out + i, 64 * 1024));
+		IB_CHECK_OK(ib_sim_read_full(ib_stream_fd(s), back + i, 64 * 1024));
 	}
 	IB_CHECK(memcmp(out, back, MiB) == 0);
 	IB_CHECK_OK(ib_stream_error(s));
@@ -196,6 +197,83 @@ IB_TEST(unplug_after_cuts_the_device_off)
 	IB_CHECK_OK(ib_sim_dev_plug(ib_sim_get(h.sim, 0)));
 	IB_CHECK_OK(h_wait_count(h.mux, 2));
 	IB_CHECK_OK(h_source(h.mux, h_udid(&h, 0), MiB, 10));
+	h_stop(&h);
+}
+
+/* Junk the engine can drop (as usbmuxd does) costs nothing; a FIN on an
+ * open stream ends that stream; a byte stream that cannot be framed ends
+ * the device. Other streams and devices carry on, the process survives. */
+IB_TEST(malformed_packets_from_the_device)
+{
+	static const char *const dropped[] = { "short", "magic", "stream", "protocol" };
+	char knob[64];
+	const char *knobs[] = { knob, NULL };
+	struct harness h;
+	size_t i;
+
+	for (i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+		snprintf(knob, sizeof(knob), "1:malformed=256k,%s", dropped[i]);
+		IB_CHECK_OK(h_start(&h, 2, knobs));
+		IB_CHECK_OK(h_source(h.mux, h_udid(&h, 0), 4 * MiB, 1));
+		IB_CHECK_OK(h_sink(h.mux, h_udid(&h, 0), MiB, 2));
+		h_stop(&h);
+	}
+	snprintf(knob, sizeof(knob), "1:malformed=256k,flags");
+	IB_CHECK_OK(h_start(&h, 2, knobs));
+	IB_CHECK_ERR(h_source(h.mux, h_udid(&h, 0), 4 * MiB, 1), IB_ERR_MUX_PROTOCOL);
+	IB_CHECK_OK(h_source(h.mux, h_udid(&h, 0), MiB, 2));
+	IB_CHECK_OK(h_source(h.mux, h_udid(&h, 1), MiB, 3));
+	h_stop(&h);
+
+	snprintf(knob, sizeof(knob), "1:malformed=256k,framing");
+	IB_CHECK_OK(h_start(&h, 2, knobs));
+	IB_CHECK_ERR(h_source(h.mux, h_udid(&h, 0), 4 * MiB, 1), IB_ERR_MUX_PROTOCOL);
+	IB_CHECK_OK(h_wait_count(h.mux, 1));
+	IB_CHECK_OK(h_source(h.mux, h_udid(&h, 1), MiB, 3));
+	/* A replug gives the device back, with fresh mux state (and the
+	 * knob armed again for the next 256k). */
+	IB_CHECK_OK(ib_sim_client_control(h.path, h_udid(&h, 0), "unplug", NULL));
+	IB_CHECK_OK(ib_sim_client_control(h.path, h_udid(&h, 0), "plug", NULL));
+	IB_CHECK_OK(h_wait_count(h.mux, 2));
+	IB_CHECK_OK(h_source(h.mux, h_udid(&h, 0), 100000, 4));
+	h_stop(&h);
+}
+
+struct heard {
+	pthread_mutex_t mu;
+	int found;
+};
+
+static void
+log_sink(void *ctx, int level, const char *line)
+{
+	struct heard *h = ctx;
+
+	pthread_mutex_lock(&h->mu);
+	if (level == IB_LOG_INFO && strstr(line, "device says (info): hello from the phone"))
+		h->found = 1;
+	pthread_mutex_unlock(&h->mu);
+}
+
+IB_TEST(device_control_messages_are_logged_at_info)
+{
+	struct heard heard = { PTHREAD_MUTEX_INITIALIZER, 0 };
+	struct harness h;
+	int level = ib_log_get_level(), i, found = 0;
+
+	IB_CHECK_OK(h_start(&h, 1, NULL));
+	ib_log_set_sink(log_sink, &heard);
+	ib_log_set_level(IB_LOG_INFO);
+	IB_CHECK_OK(ib_sim_client_control(h.path, NULL, "say", "hello from the phone"));
+	for (i = 0; i < 1000 && !found; i++) {
+		ib_sleep_ms(5);
+		pthread_mutex_lock(&heard.mu);
+		found = heard.found;
+		pthread_mutex_unlock(&heard.mu);
+	}
+	ib_log_set_level(level);
+	ib_log_set_sink(NULL, NULL);
+	IB_CHECK(found);
 	h_stop(&h);
 }
 
@@ -287,7 +365,7 @@ IB_TEST(slow_reader_on_device_stalls_only_its_stream)
 	IB_CHECK(junk != NULL);
 	IB_CHECK_OK(h_start(&h, 1, knobs));
 	IB_CHECK_OK(ib_usbmux_connect(h.mux, NULL, IB_SIM_PORT_SINK, &a));
-	IB_CHECK_OK(h_write_all(ib_stream_fd(a), hdr, sizeof(hdr)));
+	IB_CHECK_OK(ib_sim_write_full(ib_stream_fd(a), hdr, sizeof(hdr)));
 	for (;;) {
 		ssize_t w = send(ib_stream_fd(a), junk, 64 * 1024, MSG_DONTWAIT | MSG_NOSIGNAL);
 

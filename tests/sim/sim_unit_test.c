@@ -79,7 +79,8 @@ IB_TEST(knob_values_are_validated_by_their_layer)
 	IB_CHECK_OK(try_knobs(1, "malformed=64k,flags", NULL));
 	IB_CHECK_OK(try_knobs(1, "malformed=1,3", NULL));
 	IB_CHECK_ERR(try_knobs(1, "malformed=64k,bogus", NULL), IB_ERR_USAGE);
-	IB_CHECK_ERR(try_knobs(1, "malformed=64k,6", NULL), IB_ERR_USAGE);
+	IB_CHECK_ERR(try_knobs(1, "malformed=64k,7", NULL), IB_ERR_USAGE);
+	IB_CHECK_OK(try_knobs(1, "malformed=64k,framing", NULL));
 	IB_CHECK_ERR(try_knobs(1, "malformed=0", NULL), IB_ERR_USAGE);
 	IB_CHECK_ERR(try_knobs(1, "unplug_after=0", NULL), IB_ERR_USAGE);
 	IB_CHECK_ERR(try_knobs(1, "slow_reader=abc", NULL), IB_ERR_USAGE);
