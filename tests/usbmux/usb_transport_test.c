@@ -253,7 +253,7 @@ writer_main(void *p)
 	}
 	ib_sim_prng_init(&g, 99);
 	ib_sim_prng_fill(&g, buf, w->n);
-	w->r = h_write_all(w->fd, buf, w->n);
+	w->r = ib_sim_write_full(w->fd, buf, w->n);
 	free(buf);
 	return NULL;
 }
@@ -282,7 +282,7 @@ IB_TEST(usb_bulk_data_both_ways)
 	got = malloc(w.n);
 	want = malloc(w.n);
 	IB_CHECK(got != NULL && want != NULL);
-	IB_CHECK_OK(h_read_all(ib_stream_fd(s), got, w.n));
+	IB_CHECK_OK(ib_sim_read_full(ib_stream_fd(s), got, w.n));
 	pthread_join(th, NULL);
 	IB_CHECK_OK(w.r);
 	ib_sim_prng_init(&g, 99);
@@ -323,9 +323,9 @@ unplug_mid_transfer(int from_device)
 	IB_CHECK_OK(ib_usbmux_connect(r.mux, udid0(&r), IB_SIM_PORT_ECHO, &echo));
 	IB_CHECK_OK(h_source_open(r.mux, udid0(&r), 1024ull * MIB, 7, &src));
 	memset(buf, 0x5a, sizeof(buf));
-	IB_CHECK_OK(h_write_all(ib_stream_fd(echo), buf, sizeof(buf)));
-	IB_CHECK_OK(h_read_all(ib_stream_fd(echo), buf, sizeof(buf)));
-	IB_CHECK_OK(h_read_all(ib_stream_fd(src), buf, sizeof(buf)));
+	IB_CHECK_OK(ib_sim_write_full(ib_stream_fd(echo), buf, sizeof(buf)));
+	IB_CHECK_OK(ib_sim_read_full(ib_stream_fd(echo), buf, sizeof(buf)));
+	IB_CHECK_OK(ib_sim_read_full(ib_stream_fd(src), buf, sizeof(buf)));
 	if (from_device)
 		IB_CHECK_OK(ib_sim_dev_unplug(ib_sim_get(r.sim, 0)));
 	else
