@@ -449,6 +449,23 @@ ib_lockdown_start_session(struct ib_lockdown *ld, const struct ib_pair_record *r
 		ld->session_id = NULL;
 		goto out;
 	}
+	/*
+	 * TLS 1.3 completes the client's handshake before the device has
+	 * judged our certificate; a refusal would only show at the next
+	 * read. Make that read now, so a stale pairing is reported here as
+	 * IB_ERR_TLS_HANDSHAKE and not by whatever request comes next.
+	 */
+	if (ssl && ib_conn_tls_version(ld->conn) >= IB_TLS_1_3) {
+		plist_t v = NULL;
+
+		r = ib_lockdown_get_value(ld, NULL, "ProductVersion", &v);
+		plist_free(v);
+		if (r != IB_OK) {
+			free(ld->session_id);
+			ld->session_id = NULL;
+			goto out;
+		}
+	}
 	ib_debug("lockdown session started%s", ssl ? " (TLS)" : "");
 out:
 	ib_tls_identity_free(id);

@@ -205,11 +205,12 @@ ib_lockdown_pair_interactive(struct ib_lockdown *ld, int timeout_ms,
 
 	if (timeout_ms == 0)
 		timeout_ms = IB_LOCKDOWN_PAIR_TIMEOUT_DEFAULT_MS;
-	deadline = timeout_ms < 0 ? UINT64_MAX : ib_now_ms() + (uint64_t)timeout_ms;
 	if (ld->session_id != NULL)
 		return IB_ERR_LD_SESSION_ACTIVE;
 	if ((r = build_record(ld, &rec)) != IB_OK)
 		goto out;
+	/* The wait for the user starts now, not before the key generation. */
+	deadline = timeout_ms < 0 ? UINT64_MAX : ib_now_ms() + (uint64_t)timeout_ms;
 	if ((r = pair_loop(ld, rec, &ui, deadline)) != IB_OK) {
 		if (r == IB_ERR_TIMEOUT)
 			ib_err_detail_set("nobody answered the Trust dialog within %d s",
