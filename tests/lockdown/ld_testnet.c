@@ -182,12 +182,17 @@ serve_lockdownd(void *arg, int fd)
 	ld_device_serve(arg, fd);
 }
 
+static void
+accept_token(void *token, int fd)
+{
+	ld_device_accept(token, fd);
+}
+
 static int
-listen_once(void *ctx, const char *name, void (*accept)(void *arg, int fd),
-    void *arg, uint16_t *portp)
+listen_once(void *ctx, const char *name, void *token, uint16_t *portp)
 {
 	(void)name;
-	return testnet_listen_dynamic(ctx, accept, arg, 1, portp);
+	return testnet_listen_dynamic(ctx, accept_token, token, 1, portp);
 }
 
 static int
