@@ -154,14 +154,11 @@ make_cert(enum cert_kind kind, EVP_PKEY *subject_key, EVP_PKEY *issuer_key,
 	return IB_OK;
 }
 
+/* Take over a PEM buffer made by ld_pem_write_*. */
 static int
-cert_to_blob(X509 *x, struct blob *b)
+blob_take(int r, uint8_t *pem, size_t n, struct blob *b)
 {
-	uint8_t *pem = NULL;
-	size_t n = 0;
-	int r;
-
-	if ((r = ld_pem_write_cert(x, &pem, &n)) != IB_OK)
+	if (r != IB_OK)
 		return r;
 	blob_wipe(b);
 	b->p = pem;
@@ -170,18 +167,23 @@ cert_to_blob(X509 *x, struct blob *b)
 }
 
 static int
+cert_to_blob(X509 *x, struct blob *b)
+{
+	uint8_t *pem = NULL;
+	size_t n = 0;
+	int r = ld_pem_write_cert(x, &pem, &n);
+
+	return blob_take(r, pem, n, b);
+}
+
+static int
 key_to_blob(EVP_PKEY *k, struct blob *b)
 {
 	uint8_t *pem = NULL;
 	size_t n = 0;
-	int r;
+	int r = ld_pem_write_private_key(k, &pem, &n);
 
-	if ((r = ld_pem_write_private_key(k, &pem, &n)) != IB_OK)
-		return r;
-	blob_wipe(b);
-	b->p = pem;
-	b->n = n;
-	return IB_OK;
+	return blob_take(r, pem, n, b);
 }
 
 int

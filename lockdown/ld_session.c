@@ -309,13 +309,7 @@ soft(int r)
 static int
 info_string(struct ib_lockdown *ld, const char *key, char *out, size_t n)
 {
-	char *s = NULL;
-	int r = ib_lockdown_get_string(ld, NULL, key, &s);
-
-	if (r == IB_OK)
-		snprintf(out, n, "%s", s);
-	free(s);
-	return soft(r);
+	return soft(ld_get_short_string(ld, key, out, n));
 }
 
 static int
