@@ -9,6 +9,7 @@
 #include "ib_test.h"
 
 #include "ib_lockdown.h"
+#include "ib_log.h"
 #include "ib_plist.h"
 #include "ib_sim.h"
 #include "ib_usbmux.h"
@@ -268,6 +269,86 @@ IB_TEST(sim_bad_knob_values_refused)
 	IB_CHECK(ib_sim_new(1, bad_trust, 1, &sim) != IB_OK);
 	IB_CHECK(ib_sim_new(1, bad_forget, 1, &sim) != IB_OK);
 	IB_CHECK(sim == NULL);
+}
+
+struct capture {
+	pthread_mutex_t mu;
+	char *text;
+	size_t len;
+};
+
+static void
+sink(void *ctx, int level, const char *line)
+{
+	struct capture *c = ctx;
+	size_t n = strlen(line);
+	char *p;
+
+	(void)level;
+	pthread_mutex_lock(&c->mu);
+	if ((p = realloc(c->text, c->len + n + 2)) != NULL) {
+		c->text = p;
+		memcpy(c->text + c->len, line, n);
+		c->text[c->len + n] = '\n';
+		c->len += n + 1;
+		c->text[c->len] = '\0';
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Every layer at -vvv (mux, pair-record store, lockdown, device side):
+ * no private key and no escrow bag in any form. */
+IB_TEST(sim_no_secrets_in_trace_log)
+{
+	struct capture cap = { PTHREAD_MUTEX_INITIALIZER, NULL, 0 };
+	struct env e;
+	struct heard h;
+	struct ib_lockdown_opts o = opts();
+	struct ib_lockdown *ld = NULL;
+	struct ib_conn *svc = NULL;
+	char path[256], hex[65];
+	uint8_t *data = NULL;
+	size_t n;
+	plist_t rec = NULL;
+	const uint8_t *bag;
+	int old = ib_log_get_level();
+
+	IB_CHECK_OK(env_start(&e, NULL));
+	IB_CHECK_OK(ib_sim_lockdownd_add_service(e.dev, "com.example.echo", echo, NULL));
+	ib_log_set_sink(sink, &cap);
+	ib_log_set_level(IB_LOG_TRACE);
+	IB_CHECK_OK(pair(&e, &h));
+	IB_CHECK_OK(ib_lockdown_session_open(e.mux, e.udid, &o, NULL, NULL, &ld));
+	IB_CHECK_OK(ib_lockdown_start_service(ld, "com.example.echo", 1, &svc));
+	ib_conn_free(svc);
+	ib_lockdown_close(ld);
+	ib_log_set_level(old);
+	ib_log_set_sink(NULL, NULL);
+	IB_CHECK(cap.text != NULL && strstr(cap.text, "StartSession") != NULL);
+	IB_CHECK(strstr(cap.text, "PRIVATE KEY") == NULL);
+	IB_CHECK(strstr(cap.text, "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t") == NULL);
+	/* "-----BEGIN PRIV" as a hex dump would show it */
+	IB_CHECK(strstr(cap.text, "2d2d2d2d2d424547494e2050524956") == NULL);
+	IB_CHECK(strstr(cap.text, "2d2d2d2d 2d424547 494e2050 52495641") == NULL);
+	snprintf(path, sizeof(path), "%s/%s.plist", e.records, e.udid);
+	IB_CHECK_OK(ib_file_read(path, 1 << 20, &data, &n));
+	IB_CHECK_OK(ib_plist_parse_dict(data, n, n, &rec));
+	IB_CHECK_OK(ib_plist_dict_get_data(rec, "EscrowBag", &bag, &n));
+	IB_CHECK_EQ(n, 32);
+	ib_hex(bag, 16, hex);
+	IB_CHECK(strstr(cap.text, hex) == NULL);
+	{
+		char four[36];
+
+		/* the first 16 bytes in 4-byte groups, as ib_log_hexdump prints */
+		snprintf(four, sizeof(four), "%.8s %.8s %.8s %.8s", hex, hex + 8, hex + 16,
+		    hex + 24);
+		IB_CHECK(strstr(cap.text, four) == NULL);
+	}
+	plist_free(rec);
+	free(data);
+	free(cap.text);
+	env_stop(&e);
 }
 
 int
