@@ -4,6 +4,7 @@
 #include "ld_testnet.h"
 
 #include "ib_err.h"
+#include "ib_log.h"
 #include "ib_util.h"
 #include "ld_tls.h"
 
@@ -403,4 +404,43 @@ tdev_fast_keys(void)
 	ld_rsa_key_source_set(pool_key);
 	if (!once++)
 		atexit(pool_free);
+}
+
+/* --- log capture ---------------------------------------------------------- */
+
+static void
+tlog_sink(void *ctx, int level, const char *line)
+{
+	struct tlog *l = ctx;
+	size_t n = strlen(line);
+	char *p;
+
+	(void)level;
+	pthread_mutex_lock(&l->mu);
+	if ((p = realloc(l->text, l->len + n + 2)) != NULL) {
+		l->text = p;
+		memcpy(l->text + l->len, line, n);
+		l->text[l->len + n] = '\n';
+		l->len += n + 1;
+		l->text[l->len] = '\0';
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+void
+tlog_start(struct tlog *l)
+{
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->mu, NULL);
+	l->old_level = ib_log_get_level();
+	ib_log_set_sink(tlog_sink, l);
+	ib_log_set_level(IB_LOG_TRACE);
+}
+
+void
+tlog_stop(struct tlog *l)
+{
+	ib_log_set_level(l->old_level);
+	ib_log_set_sink(NULL, NULL);
+	pthread_mutex_destroy(&l->mu);
 }

@@ -8,6 +8,7 @@
 #ifndef LD_TESTNET_H
 #define LD_TESTNET_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,5 +63,15 @@ int tdev_pair(struct tdev *t);
 /* Take RSA keys from a small reused pool instead of generating each
  * (generation dominates run time; pair_test still checks real ones). */
 void tdev_fast_keys(void);
+
+/* Capture every log line at TRACE level (tests for secrets in logs). */
+struct tlog {
+	pthread_mutex_t mu;
+	char *text;             /* the lines, NUL-terminated; free() it */
+	size_t len;
+	int old_level;
+};
+void tlog_start(struct tlog *l);
+void tlog_stop(struct tlog *l);
 
 #endif /* LD_TESTNET_H */

@@ -184,21 +184,30 @@ act_later(void *arg)
 	return NULL;
 }
 
+/* Pair while something happens ms after the first Pair: a control
+ * action, a file appearing (touch), or an interrupt (both NULL). */
+static int
+pair_while(struct tdev *t, const char *action, const char *touch, unsigned ms,
+    int timeout_ms, struct heard *h, uint64_t *msp)
+{
+	struct later l = { t, action, touch, ms };
+	pthread_t th;
+	int r;
+
+	if (pthread_create(&th, NULL, act_later, &l) != 0)
+		return IB_ERR_SYSTEM;
+	r = pair(t, timeout_ms, h, msp);
+	pthread_join(th, NULL);
+	return r;
+}
+
 IB_TEST(pairing_locked_then_unlocked)
 {
 	struct tdev *t = dev_with("accept", 1, 0);
-	struct later l;
 	struct heard h;
-	pthread_t th;
 
 	IB_CHECK(t != NULL);
-	l.t = t;
-	l.action = "unlock";
-	l.touch = NULL;
-	l.ms = 2200;
-	IB_CHECK(pthread_create(&th, NULL, act_later, &l) == 0);
-	IB_CHECK_OK(pair(t, 20000, &h, NULL));
-	pthread_join(th, NULL);
+	IB_CHECK_OK(pair_while(t, "unlock", NULL, 2200, 20000, &h, NULL));
 	IB_CHECK_EQ(h.n, 2);
 	IB_CHECK_EQ(h.ev[0], IB_LD_EVENT_LOCKED);
 	IB_CHECK_STR(h.text[0], "The iPhone is locked: unlock it to continue pairing");
@@ -212,9 +221,7 @@ IB_TEST(pairing_unlock_file)
 {
 	struct ld_device_config cfg;
 	struct tdev *t = NULL;
-	struct later l;
 	struct heard h;
-	pthread_t th;
 	char path[] = "/tmp/ib-unlock-XXXXXX";
 	int fd = mkstemp(path);
 
@@ -225,13 +232,7 @@ IB_TEST(pairing_unlock_file)
 	cfg.locked = 1;
 	cfg.unlock_file = path;
 	IB_CHECK_OK(tdev_new(&cfg, &t));
-	l.t = t;
-	l.action = NULL;
-	l.touch = path;
-	l.ms = 1200;
-	IB_CHECK(pthread_create(&th, NULL, act_later, &l) == 0);
-	IB_CHECK_OK(pair(t, 20000, &h, NULL));
-	pthread_join(th, NULL);
+	IB_CHECK_OK(pair_while(t, NULL, path, 1200, 20000, &h, NULL));
 	IB_CHECK_EQ(count(&h, IB_LD_EVENT_LOCKED), 1);
 	IB_CHECK_EQ(count(&h, IB_LD_EVENT_PAIRED), 1);
 	IB_CHECK(!ld_device_is_locked(t->dev));
@@ -243,15 +244,10 @@ IB_TEST(pairing_locked_then_dialog)
 {
 	/* unlock, then the dialog shows: both messages, each once */
 	struct tdev *t = dev_with("pending:2", 1, 0);
-	struct later l = { NULL, "unlock", NULL, 1200 };
 	struct heard h;
-	pthread_t th;
 
 	IB_CHECK(t != NULL);
-	l.t = t;
-	IB_CHECK(pthread_create(&th, NULL, act_later, &l) == 0);
-	IB_CHECK_OK(pair(t, 20000, &h, NULL));
-	pthread_join(th, NULL);
+	IB_CHECK_OK(pair_while(t, "unlock", NULL, 1200, 20000, &h, NULL));
 	IB_CHECK_EQ(h.n, 3);
 	IB_CHECK_EQ(h.ev[0], IB_LD_EVENT_LOCKED);
 	IB_CHECK_EQ(h.ev[1], IB_LD_EVENT_TRUST_PROMPT);
@@ -262,15 +258,10 @@ IB_TEST(pairing_locked_then_dialog)
 IB_TEST(pairing_manual_trust)
 {
 	struct tdev *t = dev_with("manual", 0, 0);
-	struct later l = { NULL, "trust", NULL, 1500 };
 	struct heard h;
-	pthread_t th;
 
 	IB_CHECK(t != NULL);
-	l.t = t;
-	IB_CHECK(pthread_create(&th, NULL, act_later, &l) == 0);
-	IB_CHECK_OK(pair(t, 20000, &h, NULL));
-	pthread_join(th, NULL);
+	IB_CHECK_OK(pair_while(t, "trust", NULL, 1500, 20000, &h, NULL));
 	IB_CHECK_EQ(count(&h, IB_LD_EVENT_TRUST_PROMPT), 1);
 	IB_CHECK_EQ(count(&h, IB_LD_EVENT_PAIRED), 1);
 	IB_CHECK_EQ(t->saves, 1);
@@ -280,15 +271,11 @@ IB_TEST(pairing_manual_trust)
 IB_TEST(pairing_manual_deny)
 {
 	struct tdev *t = dev_with("manual", 0, 0);
-	struct later l = { NULL, "deny", NULL, 1200 };
 	struct heard h;
-	pthread_t th;
 
 	IB_CHECK(t != NULL);
-	l.t = t;
-	IB_CHECK(pthread_create(&th, NULL, act_later, &l) == 0);
-	IB_CHECK_ERR(pair(t, 20000, &h, NULL), IB_ERR_LD_USER_DENIED_PAIRING);
-	pthread_join(th, NULL);
+	IB_CHECK_ERR(pair_while(t, "deny", NULL, 1200, 20000, &h, NULL),
+	    IB_ERR_LD_USER_DENIED_PAIRING);
 	IB_CHECK_EQ(t->saves, 0);
 	tdev_free(t);
 }
@@ -312,16 +299,11 @@ IB_TEST(pairing_timeout_leaves_no_record)
 IB_TEST(pairing_interrupted)
 {
 	struct tdev *t = dev_with("manual", 0, 0);
-	struct later l = { NULL, NULL, NULL, 700 };
 	struct heard h;
-	pthread_t th;
 	uint64_t ms;
 
 	IB_CHECK(t != NULL);
-	l.t = t;
-	IB_CHECK(pthread_create(&th, NULL, act_later, &l) == 0);
-	IB_CHECK_ERR(pair(t, -1, &h, &ms), IB_ERR_INTERRUPTED);
-	pthread_join(th, NULL);
+	IB_CHECK_ERR(pair_while(t, NULL, NULL, 700, -1, &h, &ms), IB_ERR_INTERRUPTED);
 	ib_interrupt_clear();
 	IB_CHECK(ms < 15000);   /* key generation included */
 	IB_CHECK_EQ(t->saves, 0);
@@ -348,31 +330,6 @@ IB_TEST(pairing_reconnects_after_reset)
 
 /* --- no secrets in the log ------------------------------------------------ */
 
-struct capture {
-	pthread_mutex_t mu;
-	char *text;
-	size_t len;
-};
-
-static void
-sink(void *ctx, int level, const char *line)
-{
-	struct capture *c = ctx;
-	size_t n = strlen(line);
-	char *p;
-
-	(void)level;
-	pthread_mutex_lock(&c->mu);
-	if ((p = realloc(c->text, c->len + n + 2)) != NULL) {
-		c->text = p;
-		memcpy(c->text + c->len, line, n);
-		c->text[c->len + n] = '\n';
-		c->len += n + 1;
-		c->text[c->len] = '\0';
-	}
-	pthread_mutex_unlock(&c->mu);
-}
-
 static void
 b64(const uint8_t *p, size_t n, char *out)
 {
@@ -393,7 +350,7 @@ b64(const uint8_t *p, size_t n, char *out)
 
 IB_TEST(pairing_no_secrets_in_trace_log)
 {
-	struct capture cap = { PTHREAD_MUTEX_INITIALIZER, NULL, 0 };
+	struct tlog cap;
 	struct tdev *t = dev_with("pending:1", 0, 0);
 	struct ib_lockdown *ld = NULL;
 	struct ib_pair_record *rec = NULL;
@@ -401,18 +358,15 @@ IB_TEST(pairing_no_secrets_in_trace_log)
 	const uint8_t *bag;
 	size_t n;
 	char hex[65], b64bag[48];
-	int old = ib_log_get_level();
 
 	IB_CHECK(t != NULL);
-	ib_log_set_sink(sink, &cap);
-	ib_log_set_level(IB_LOG_TRACE);
+	tlog_start(&cap);
 	/* pair, session, a service started with the escrow bag */
 	IB_CHECK_OK(tdev_pair(t));
 	IB_CHECK_OK(tdev_session(t, &ld));
 	(void)ib_lockdown_start_service(ld, "com.apple.nothing", 1, &svc);
 	ib_lockdown_close(ld);
-	ib_log_set_level(old);
-	ib_log_set_sink(NULL, NULL);
+	tlog_stop(&cap);
 
 	IB_CHECK(cap.text != NULL);
 	/* the log did see the traffic ... */

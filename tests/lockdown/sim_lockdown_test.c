@@ -15,6 +15,7 @@
 #include "ib_usbmux.h"
 #include "ib_util.h"
 #include "ld_client_int.h"
+#include "ld_testnet.h"
 #include "sim_lockdownd.h"
 
 #include <pthread.h>
@@ -271,36 +272,11 @@ IB_TEST(sim_bad_knob_values_refused)
 	IB_CHECK(sim == NULL);
 }
 
-struct capture {
-	pthread_mutex_t mu;
-	char *text;
-	size_t len;
-};
-
-static void
-sink(void *ctx, int level, const char *line)
-{
-	struct capture *c = ctx;
-	size_t n = strlen(line);
-	char *p;
-
-	(void)level;
-	pthread_mutex_lock(&c->mu);
-	if ((p = realloc(c->text, c->len + n + 2)) != NULL) {
-		c->text = p;
-		memcpy(c->text + c->len, line, n);
-		c->text[c->len + n] = '\n';
-		c->len += n + 1;
-		c->text[c->len] = '\0';
-	}
-	pthread_mutex_unlock(&c->mu);
-}
-
 /* Every layer at -vvv (mux, pair-record store, lockdown, device side):
  * no private key and no escrow bag in any form. */
 IB_TEST(sim_no_secrets_in_trace_log)
 {
-	struct capture cap = { PTHREAD_MUTEX_INITIALIZER, NULL, 0 };
+	struct tlog cap;
 	struct env e;
 	struct heard h;
 	struct ib_lockdown_opts o = opts();
@@ -311,19 +287,16 @@ IB_TEST(sim_no_secrets_in_trace_log)
 	size_t n;
 	plist_t rec = NULL;
 	const uint8_t *bag;
-	int old = ib_log_get_level();
 
 	IB_CHECK_OK(env_start(&e, NULL));
 	IB_CHECK_OK(ib_sim_lockdownd_add_service(e.dev, "com.example.echo", echo, NULL));
-	ib_log_set_sink(sink, &cap);
-	ib_log_set_level(IB_LOG_TRACE);
+	tlog_start(&cap);
 	IB_CHECK_OK(pair(&e, &h));
 	IB_CHECK_OK(ib_lockdown_session_open(e.mux, e.udid, &o, NULL, NULL, &ld));
 	IB_CHECK_OK(ib_lockdown_start_service(ld, "com.example.echo", 1, &svc));
 	ib_conn_free(svc);
 	ib_lockdown_close(ld);
-	ib_log_set_level(old);
-	ib_log_set_sink(NULL, NULL);
+	tlog_stop(&cap);
 	IB_CHECK(cap.text != NULL && strstr(cap.text, "StartSession") != NULL);
 	IB_CHECK(strstr(cap.text, "PRIVATE KEY") == NULL);
 	IB_CHECK(strstr(cap.text, "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t") == NULL);
