@@ -5,8 +5,10 @@
 #include "sim_layers.h"
 
 extern const struct ib_sim_layer ib_sim_layer_test;
+extern const struct ib_sim_layer ib_sim_layer_lockdown;
 
 const struct ib_sim_layer *const ib_sim_layers[] = {
 	&ib_sim_layer_test,
+	&ib_sim_layer_lockdown,
 	NULL,
 };
