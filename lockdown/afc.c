@@ -458,3 +458,64 @@ ib_afc_reply_parse(const struct ib_afc_packet *pkt, uint64_t want_num,
 	}
 	return IB_OK;
 }
+
+/* --- GetFileInfo ---------------------------------------------------------------- */
+
+/* One NUL-terminated string of a GetFileInfo answer. */
+static int
+info_string(struct ib_buf *b, const char **sp)
+{
+	size_t len;
+	int r;
+
+	if ((r = ib_buf_get_cstring(b, IB_PATH_MAX, sp, &len)) != IB_OK)
+		return r;
+	return len == 0 ? IB_ERR_FORMAT : IB_OK;
+}
+
+/* A decimal number without sign or spaces that fits a u64. */
+static int
+parse_u64(const char *s, uint64_t *vp)
+{
+	uint64_t v = 0;
+
+	*vp = 0;
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*vp = v;
+	return 1;
+}
+
+int
+ib_afc_info_parse(const uint8_t *p, size_t n, plist_t *infop)
+{
+	const char *key, *val;
+	struct ib_buf b;
+	uint64_t v;
+	plist_t d;
+	int r = IB_OK;
+
+	*infop = NULL;
+	if ((d = plist_new_dict()) == NULL)
+		return IB_ERR_NOMEM;
+	ib_buf_init_ro(&b, p, n);
+	while (ib_buf_len(&b) > 0) {
+		if ((r = info_string(&b, &key)) != IB_OK ||
+		    (r = info_string(&b, &val)) != IB_OK)
+			break;
+		plist_dict_set_item(d, key, parse_u64(val, &v) ? plist_new_uint(v) :
+		    plist_new_string(val));
+	}
+	if (r != IB_OK) {
+		ib_err_detail_set("AFC GetFileInfo: malformed key/value list");
+		plist_free(d);
+		return IB_ERR_AFC_PROTOCOL;
+	}
+	*infop = d;
+	return IB_OK;
+}

@@ -32,6 +32,7 @@
 struct ib_buf;
 struct ib_conn;
 
+#define IB_AFC_SERVICE "com.apple.afc"
 #define IB_AFC_HEADER_LEN 40u
 #define IB_AFC_MAGIC "CFA6LPAA"
 
@@ -216,6 +217,22 @@ int ib_afc_reply_encode(struct ib_buf *out, uint64_t packet_num, const struct ib
 int ib_afc_reply_parse(const struct ib_afc_packet *pkt, uint64_t want_num,
     struct ib_afc_reply *rep);
 
+/*
+ * A GetFileInfo answer: NUL-terminated key and value strings in turn.
+ * *infop is a dict with decimal values as uint and the rest as strings
+ * (caller plist_free()s). An odd count, an empty or unterminated string,
+ * or one above IB_PATH_MAX: IB_ERR_AFC_PROTOCOL.
+ */
+int ib_afc_info_parse(const uint8_t *p, size_t n, plist_t *infop);
+
+/*
+ * Read one whole packet from conn into dec (after ib_afc_dec_next), never
+ * past its end. Errors are the connection's or the decoder's; either
+ * way the stream is lost. Used by the host client and the virtual
+ * device alike.
+ */
+int ib_afc_recv_packet(struct ib_conn *conn, struct ib_afc_dec *dec);
+
 /* --- host client ------------------------------------------------------ */
 
 /*
@@ -292,7 +309,8 @@ typedef int (*ib_afc_lock_requested_fn)(void *arg);
 int ib_afc_sync_lock(struct ib_afc *afc, ib_afc_lock_requested_fn lock_requested,
     void *arg, uint64_t *handlep);
 /* Same with the retry policy as parameters (tests shorten the delay);
- * *attemptsp (may be NULL) receives the number of FileLock requests. */
+ * *attemptsp (may be NULL) receives the number of FileLock requests
+ * made, also when the call fails (for logs and tests). */
 int ib_afc_sync_lock_ex(struct ib_afc *afc, unsigned attempts, unsigned delay_ms,
     ib_afc_lock_requested_fn lock_requested, void *arg, uint64_t *handlep,
     unsigned *attemptsp);

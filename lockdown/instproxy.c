@@ -1,6 +1,6 @@
 /*
- * instproxy.c - installation_proxy Browse: codec shared with the virtual
- * device (sim/sim_services.c) and the host call.
+ * instproxy.c - installation_proxy Browse codec, shared by the host call
+ * (instproxy_client.c) and the virtual device (sim/sim_services_serve.c).
  */
 #include "instproxy.h"
 #include "ib_err.h"

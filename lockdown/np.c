@@ -1,6 +1,6 @@
 /*
- * np.c - notification_proxy message codec (shared with the virtual
- * device, sim/sim_services.c) and host client.
+ * np.c - notification_proxy message codec, shared by the host client
+ * (np_client.c) and the virtual device (sim/sim_services_serve.c).
  */
 #include "np.h"
 #include "ib_err.h"

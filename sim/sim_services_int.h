@@ -95,4 +95,27 @@ plist_t sim_apps_new(unsigned n);
  */
 int sim_instproxy_answer(plist_t apps, int with_total, plist_t request, plist_t replies);
 
+/* --- one device's services state, and the connection handlers --------------- */
+
+struct ib_conn;
+struct sim_services;
+
+struct sim_services_cfg {
+	unsigned apps;          /* knob apps */
+	int instproxy_total;    /* knob instproxy_total */
+	struct sim_afc_cfg afc; /* knobs afc_lock_busy, afc_lock_held */
+};
+
+int sim_services_new(const struct sim_services_cfg *cfg, struct sim_services **sp);
+void sim_services_free(struct sim_services *S);
+struct sim_np *sim_services_np(struct sim_services *S);
+struct sim_afc *sim_services_afc(struct sim_services *S);
+plist_t sim_services_apps(struct sim_services *S);
+
+/* Serve one host connection until it ends (device role; the caller
+ * frees conn). */
+void sim_services_serve_np(struct sim_services *S, struct ib_conn *conn);
+void sim_services_serve_afc(struct sim_services *S, struct ib_conn *conn);
+void sim_services_serve_instproxy(struct sim_services *S, struct ib_conn *conn);
+
 #endif /* IB_SIM_SERVICES_INT_H */
