@@ -15,6 +15,8 @@
 /* While a message is partly in, ib_np_wait gives other threads the
  * connection back at least this often. */
 #define NP_RECV_SLICE_MS 100
+/* Shortest wait that still looks at the socket (see try_recv). */
+#define NP_PEEK_MS 1
 
 struct ib_np {
 	pthread_mutex_t mu;     /* guards conn and the fields below */
@@ -110,7 +112,8 @@ try_recv(struct ib_np *np, char **namep)
 	plist_t msg = NULL;
 	int r;
 
-	if ((r = ib_conn_wait_readable(np->conn, 0)) != IB_OK)
+	/* 1, not 0: ib_conn_wait_readable(c, 0) does not poll at all. */
+	if ((r = ib_conn_wait_readable(np->conn, NP_PEEK_MS)) != IB_OK)
 		return r == IB_ERR_TIMEOUT ? r : (np->broken = r);
 	ib_conn_set_timeout(np->conn, NP_RECV_SLICE_MS);
 	if ((r = ib_conn_recv_plist(np->conn, &msg)) != IB_OK)

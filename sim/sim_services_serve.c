@@ -24,6 +24,8 @@
 /* While a host message is partly in, the NP handler looks at its relay
  * queue at least this often. */
 #define SIM_NP_SLICE_MS 100
+/* Shortest wait that still looks at the socket. */
+#define SIM_NP_PEEK_MS 1
 /* Bytes read per call by the AFC handler. */
 #define SIM_AFC_CHUNK 16384u
 
@@ -135,7 +137,8 @@ sim_services_serve_np(struct sim_services *S, struct ib_conn *conn)
 	pfd[0] = (struct pollfd){ .fd = ib_conn_fd(conn), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sim_np_conn_wake_fd(c), .events = POLLIN };
 	while ((r = np_flush(conn, c)) == IB_OK) {
-		if ((r = ib_conn_wait_readable(conn, 0)) == IB_ERR_TIMEOUT) {
+		/* 1, not 0: ib_conn_wait_readable(c, 0) does not poll at all. */
+		if ((r = ib_conn_wait_readable(conn, SIM_NP_PEEK_MS)) == IB_ERR_TIMEOUT) {
 			(void)poll(pfd, 2, -1);
 			continue;
 		}

@@ -9,6 +9,8 @@
 #include "ib_util.h"
 #include "instproxy.h"
 #include "ld_msg.h"
+#include "ib_conn.h"
+#include "services_peer.h"
 #include "sim_services_int.h"
 
 #include <stdio.h>
@@ -338,6 +340,70 @@ IB_TEST(instproxy_device_answers_unknown_commands_with_error)
 	plist_free(req);
 	plist_free(apps);
 	plist_free(replies);
+}
+
+/* --- the host call against the virtual device, over socketpairs ------------- */
+
+IB_TEST(instproxy_browse_against_the_device)
+{
+	struct sim_services_cfg cfg = { .apps = 23, .instproxy_total = 1 };
+	struct sim_services *S;
+	struct ib_conn *conn;
+	struct peer *p;
+	plist_t apps, app;
+	const char *s;
+
+	IB_CHECK_OK(sim_services_new(&cfg, &S));
+	IB_CHECK_OK(peer_serve(sim_services_serve_instproxy, S, &conn, &p));
+	IB_CHECK_OK(ib_instproxy_browse(conn, "User", backup_attrs, 5000, &apps));
+	IB_CHECK_EQ(plist_dict_get_size(apps), 23);
+	app = plist_dict_get_item(apps, "com.example.app23");
+	IB_CHECK(app != NULL);
+	IB_CHECK_OK(ib_plist_dict_get_string(app, "CFBundleIdentifier", &s));
+	IB_CHECK_STR(s, "com.example.app23");
+	IB_CHECK(plist_dict_get_item(app, "CFBundleDisplayName") == NULL);
+	plist_free(apps);
+	/* The connection serves another request. */
+	IB_CHECK_OK(ib_instproxy_browse(conn, NULL, NULL, 5000, &apps));
+	IB_CHECK(plist_dict_get_item(plist_dict_get_item(apps, "com.example.notes"),
+	    "CFBundleDisplayName") != NULL);
+	plist_free(apps);
+	ib_conn_free(conn);
+	peer_join(p);
+	sim_services_free(S);
+}
+
+IB_TEST(instproxy_browse_device_failures)
+{
+	struct ib_conn *conn;
+	struct peer *pr;
+	uint8_t *frame;
+	size_t flen;
+	plist_t msg, apps = NULL;
+
+	/* An Error answer. */
+	IB_CHECK_OK(ib_instproxy_error_build("APIInternalError", "nope", &msg));
+	IB_CHECK_OK(ld_msg_encode(msg, LD_MSG_XML, &frame, &flen));
+	plist_free(msg);
+	IB_CHECK_OK(peer_script(frame, flen, &conn, &pr));
+	IB_CHECK_ERR(ib_instproxy_browse(conn, "User", backup_attrs, 5000, &apps),
+	    IB_ERR_SERVICE);
+	IB_CHECK(apps == NULL);
+	ib_conn_free(conn);
+	peer_join(pr);
+	/* Half a message, then the device hangs up. */
+	IB_CHECK_OK(peer_script(frame, flen / 2, &conn, &pr));
+	IB_CHECK_ERR(ib_instproxy_browse(conn, "User", backup_attrs, 5000, &apps),
+	    IB_ERR_EOF);
+	ib_conn_free(conn);
+	peer_join(pr);
+	free(frame);
+	/* A length prefix above the cap. */
+	IB_CHECK_OK(peer_script("\xff\xff\xff\xff", 4, &conn, &pr));
+	IB_CHECK_ERR(ib_instproxy_browse(conn, "User", backup_attrs, 5000, &apps),
+	    IB_ERR_TOO_LARGE);
+	ib_conn_free(conn);
+	peer_join(pr);
 }
 
 int

@@ -9,9 +9,12 @@
 #include "ib_util.h"
 #include "ld_msg.h"
 #include "np.h"
+#include "ib_conn.h"
+#include "services_peer.h"
 #include "sim_services_int.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,6 +301,268 @@ IB_TEST(np_device_caps_observes_and_queue)
 	free(got);
 	sim_np_conn_free(c);
 	sim_np_free(np);
+}
+
+/* --- the host client against the virtual device, over socketpairs ----------- */
+
+struct np_dut {
+	struct ib_np *np;
+	struct peer *peer;
+};
+
+static int
+np_dut_new(struct sim_services *S, struct np_dut *d)
+{
+	struct ib_conn *conn;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	if ((r = peer_serve(sim_services_serve_np, S, &conn, &d->peer)) != IB_OK)
+		return r;
+	return ib_np_new(conn, &d->np);
+}
+
+static void
+np_dut_free(struct np_dut *d)
+{
+	ib_np_free(d->np);
+	peer_join(d->peer);
+}
+
+static struct sim_services *
+np_services(void)
+{
+	struct sim_services_cfg cfg = { .apps = 0 };
+	struct sim_services *S;
+
+	return sim_services_new(&cfg, &S) == IB_OK ? S : NULL;
+}
+
+struct obs_wait {
+	struct sim_np *np;
+	const char *name;
+	unsigned want;
+};
+
+static int
+observers_are(void *arg)
+{
+	struct obs_wait *w = arg;
+
+	return sim_np_observers(w->np, w->name) == w->want;
+}
+
+static int
+posted_once(void *arg)
+{
+	struct obs_wait *w = arg;
+
+	return sim_np_posted(w->np, w->name) == w->want;
+}
+
+IB_TEST(np_client_observe_relay_shutdown)
+{
+	static const char *const names[] = { IB_NP_SYNC_CANCEL_REQUEST, IB_NP_LA_UI_PRESENTED,
+		IB_NP_LA_UI_DISMISSED, NULL };
+	struct sim_services *S = np_services();
+	struct obs_wait w;
+	struct np_dut d;
+	char *name = NULL;
+
+	IB_CHECK(S != NULL);
+	IB_CHECK_OK(np_dut_new(S, &d));
+	IB_CHECK_OK(ib_np_observe_all(d.np, names));
+	w = (struct obs_wait){ sim_services_np(S), IB_NP_LA_UI_DISMISSED, 1 };
+	IB_CHECK(peer_wait_for(observers_are, &w, 2000));
+	/* Nothing yet. */
+	IB_CHECK_ERR(ib_np_wait(d.np, 20, &name), IB_ERR_TIMEOUT);
+	/* Unobserved names are not relayed; observed ones are, in order. */
+	IB_CHECK_EQ(sim_np_post(sim_services_np(S), "com.example.unobserved", 0), 0);
+	IB_CHECK_EQ(sim_np_post(sim_services_np(S), IB_NP_LA_UI_PRESENTED, 0), 1);
+	IB_CHECK_EQ(sim_np_post(sim_services_np(S), IB_NP_LA_UI_DISMISSED, 0), 1);
+	IB_CHECK_OK(ib_np_wait(d.np, 2000, &name));
+	IB_CHECK_STR(name, IB_NP_LA_UI_PRESENTED);
+	free(name);
+	IB_CHECK_OK(ib_np_wait(d.np, 2000, &name));
+	IB_CHECK_STR(name, IB_NP_LA_UI_DISMISSED);
+	free(name);
+	IB_CHECK_ERR(ib_np_wait(d.np, 0, &name), IB_ERR_TIMEOUT);
+	/* Shutdown is answered with ProxyDeath; the handle is done after. */
+	IB_CHECK_OK(ib_np_shutdown(d.np, 2000));
+	IB_CHECK_ERR(ib_np_wait(d.np, 0, &name), IB_ERR_EOF);
+	IB_CHECK_ERR(ib_np_post(d.np, IB_NP_SYNC_DID_FINISH), IB_ERR_EOF);
+	np_dut_free(&d);
+	sim_services_free(S);
+}
+
+IB_TEST(np_client_posts_reach_device_and_other_hosts)
+{
+	struct sim_services *S = np_services();
+	struct np_dut watcher, poster;
+	struct obs_wait w;
+	char *name = NULL;
+
+	IB_CHECK(S != NULL);
+	IB_CHECK_OK(np_dut_new(S, &watcher));
+	IB_CHECK_OK(np_dut_new(S, &poster));
+	IB_CHECK_OK(ib_np_observe(watcher.np, IB_NP_SYNC_DID_START));
+	w = (struct obs_wait){ sim_services_np(S), IB_NP_SYNC_DID_START, 1 };
+	IB_CHECK(peer_wait_for(observers_are, &w, 2000));
+	IB_CHECK_OK(ib_np_post(poster.np, IB_NP_SYNC_WILL_START));
+	IB_CHECK_OK(ib_np_post(poster.np, IB_NP_SYNC_DID_START));
+	IB_CHECK_OK(ib_np_wait(watcher.np, 2000, &name));
+	IB_CHECK_STR(name, IB_NP_SYNC_DID_START);
+	free(name);
+	IB_CHECK(peer_wait_for(posted_once, &w, 2000));
+	w.name = IB_NP_SYNC_WILL_START;
+	IB_CHECK(peer_wait_for(posted_once, &w, 2000));
+	/* The poster observed nothing and got nothing. */
+	IB_CHECK_ERR(ib_np_wait(poster.np, 20, &name), IB_ERR_TIMEOUT);
+	np_dut_free(&poster);
+	np_dut_free(&watcher);
+	sim_services_free(S);
+}
+
+struct watch {
+	struct ib_np *np;
+	char *name;
+	int r;
+};
+
+static void *
+watch_main(void *arg)
+{
+	struct watch *wt = arg;
+
+	wt->r = ib_np_wait(wt->np, 5000, &wt->name);
+	return NULL;
+}
+
+IB_TEST(np_client_waits_on_one_thread_while_another_posts)
+{
+	struct sim_services *S = np_services();
+	struct watch wt = { 0 };
+	struct obs_wait w;
+	struct np_dut d;
+	pthread_t th;
+	struct pollfd pfd;
+	char *name;
+
+	IB_CHECK(S != NULL);
+	IB_CHECK_OK(np_dut_new(S, &d));
+	wt.np = d.np;
+	IB_CHECK(pthread_create(&th, NULL, watch_main, &wt) == 0);
+	/* The watcher is blocked in ib_np_wait; observe and post still go
+	 * through on this thread, and the relay comes back to the watcher. */
+	IB_CHECK_OK(ib_np_observe(d.np, IB_NP_BACKUP_DOMAIN_CHANGED));
+	w = (struct obs_wait){ sim_services_np(S), IB_NP_BACKUP_DOMAIN_CHANGED, 1 };
+	IB_CHECK(peer_wait_for(observers_are, &w, 2000));
+	IB_CHECK_OK(ib_np_post(d.np, IB_NP_BACKUP_DOMAIN_CHANGED));
+	pthread_join(th, NULL);
+	IB_CHECK_OK(wt.r);
+	IB_CHECK_STR(wt.name, IB_NP_BACKUP_DOMAIN_CHANGED);
+	free(wt.name);
+	/* Pollable: the fd turns readable, then the relay is taken with a
+	 * zero wait, then nothing is left. */
+	pfd = (struct pollfd){ .fd = ib_np_fd(d.np), .events = POLLIN };
+	IB_CHECK_EQ(poll(&pfd, 1, 0), 0);
+	IB_CHECK_EQ(sim_np_post(sim_services_np(S), IB_NP_BACKUP_DOMAIN_CHANGED, 0), 1);
+	IB_CHECK_EQ(poll(&pfd, 1, 2000), 1);
+	IB_CHECK_OK(ib_np_wait(d.np, 0, &name));
+	IB_CHECK_STR(name, IB_NP_BACKUP_DOMAIN_CHANGED);
+	free(name);
+	IB_CHECK_ERR(ib_np_wait(d.np, 0, &name), IB_ERR_TIMEOUT);
+	np_dut_free(&d);
+	sim_services_free(S);
+}
+
+/* A device that sends these framed messages, then hangs up. */
+static int
+np_scripted(plist_t *msgs, size_t n, struct ib_np **npp, struct peer **pp)
+{
+	uint8_t *all = NULL, *frame;
+	size_t len = 0, flen, i;
+	struct ib_conn *conn;
+	int r = IB_OK;
+
+	for (i = 0; i < n && r == IB_OK; i++) {
+		if ((r = ld_msg_encode(msgs[i], LD_MSG_XML, &frame, &flen)) != IB_OK)
+			break;
+		all = realloc(all, len + flen);
+		memcpy(all + len, frame, flen);
+		len += flen;
+		free(frame);
+	}
+	for (i = 0; i < n; i++)
+		plist_free(msgs[i]);
+	if (r == IB_OK && (r = peer_script(all, len, &conn, pp)) == IB_OK)
+		r = ib_np_new(conn, npp);
+	free(all);
+	return r;
+}
+
+IB_TEST(np_client_garbage_from_the_device)
+{
+	struct ib_np *np;
+	struct peer *p;
+	char *name = NULL;
+	plist_t m[2];
+
+	m[0] = dict_of("RelayNotification", "a.b");
+	m[1] = dict_of("Explode", NULL);
+	IB_CHECK_OK(np_scripted(m, 2, &np, &p));
+	IB_CHECK_OK(ib_np_wait(np, 2000, &name));
+	IB_CHECK_STR(name, "a.b");
+	free(name);
+	IB_CHECK_ERR(ib_np_wait(np, 2000, &name), IB_ERR_NP);
+	IB_CHECK(strstr(ib_err_detail(), "Explode") != NULL);
+	/* Sticky: the stream cannot be trusted any more. */
+	IB_CHECK_ERR(ib_np_wait(np, 0, &name), IB_ERR_NP);
+	IB_CHECK_ERR(ib_np_observe(np, "x"), IB_ERR_NP);
+	ib_np_free(np);
+	peer_join(p);
+	/* A host-only command from the device; a non-dict. */
+	m[0] = dict_of("ObserveNotification", "x");
+	IB_CHECK_OK(np_scripted(m, 1, &np, &p));
+	IB_CHECK_ERR(ib_np_wait(np, 2000, &name), IB_ERR_NP);
+	ib_np_free(np);
+	peer_join(p);
+	m[0] = plist_new_uint(7);
+	IB_CHECK_OK(np_scripted(m, 1, &np, &p));
+	IB_CHECK_ERR(ib_np_wait(np, 2000, &name), IB_ERR_NP);
+	ib_np_free(np);
+	peer_join(p);
+	/* Shutdown with a device that hangs up without ProxyDeath. */
+	IB_CHECK_OK(np_scripted(m, 0, &np, &p));
+	IB_CHECK_ERR(ib_np_shutdown(np, 2000), IB_ERR_EOF);
+	ib_np_free(np);
+	peer_join(p);
+	/* Relays before ProxyDeath are dropped by shutdown. */
+	m[0] = dict_of("RelayNotification", "a.b");
+	m[1] = dict_of("ProxyDeath", NULL);
+	IB_CHECK_OK(np_scripted(m, 2, &np, &p));
+	IB_CHECK_OK(ib_np_shutdown(np, 2000));
+	ib_np_free(np);
+	peer_join(p);
+}
+
+IB_TEST(np_device_drops_a_host_that_sends_garbage)
+{
+	struct sim_services *S = np_services();
+	struct ib_conn *conn;
+	struct peer *p;
+	plist_t msg;
+
+	IB_CHECK(S != NULL);
+	IB_CHECK_OK(peer_serve(sim_services_serve_np, S, &conn, &p));
+	msg = dict_of("RelayNotification", "x");
+	IB_CHECK_OK(ib_conn_send_plist(conn, msg));
+	plist_free(msg);
+	ib_conn_set_timeout(conn, 2000);
+	IB_CHECK_ERR(ib_conn_recv_plist(conn, &msg), IB_ERR_EOF);
+	ib_conn_free(conn);
+	peer_join(p);
+	sim_services_free(S);
 }
 
 int
