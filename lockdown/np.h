@@ -107,6 +107,8 @@ int ib_np_observe_all(struct ib_np *np, const char *const *names);
  * IB_ERR_TIMEOUT when none arrived, IB_ERR_EOF when the device sent
  * ProxyDeath or closed the connection, IB_ERR_NP when the device sent a
  * message a host cannot receive (after which the handle is unusable).
+ * While a message is half in, the call may return up to 100 ms after
+ * timeout_ms (the rest of the message is waited for in one slice).
  */
 int ib_np_wait(struct ib_np *np, unsigned timeout_ms, char **namep);
 /*

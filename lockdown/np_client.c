@@ -159,7 +159,7 @@ ib_np_shutdown(struct ib_np *np, unsigned timeout_ms)
 {
 	uint64_t deadline = ib_now_ms() + timeout_ms, now;
 	char *name = NULL;
-	int r;
+	int r, died;
 
 	if ((r = send_cmd(np, IB_NP_SHUTDOWN, NULL)) != IB_OK)
 		return r;
@@ -171,7 +171,10 @@ ib_np_shutdown(struct ib_np *np, unsigned timeout_ms)
 		ib_debug("dropping %s relayed after Shutdown", name);
 		free(name);
 	}
-	if (r == IB_ERR_EOF && np->proxy_death)
+	pthread_mutex_lock(&np->mu);
+	died = np->proxy_death;
+	pthread_mutex_unlock(&np->mu);
+	if (r == IB_ERR_EOF && died)
 		return IB_OK;
 	if (r == IB_ERR_TIMEOUT)
 		ib_err_detail_set("notification_proxy: no ProxyDeath after Shutdown");

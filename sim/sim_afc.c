@@ -124,6 +124,21 @@ find_parent(struct sim_afc *afc, const char *np)
 	return NULL;
 }
 
+/* The node a host-given path names (lock held): PERM_DENIED for a path
+ * that climbs out, OBJECT_NOT_FOUND. */
+static uint64_t
+lookup(struct sim_afc *afc, const char *path, struct vnode **vp)
+{
+	char *np = norm_path(path);
+
+	*vp = NULL;
+	if (np == NULL)
+		return IB_AFC_PERM_DENIED;
+	*vp = find(afc, np);
+	free(np);
+	return *vp != NULL ? IB_AFC_SUCCESS : IB_AFC_OBJECT_NOT_FOUND;
+}
+
 static int
 has_children(struct sim_afc *afc, const struct vnode *dir)
 {
@@ -376,14 +391,10 @@ static uint64_t
 op_remove(struct sim_afc *afc, const char *path)
 {
 	struct vnode *v;
-	char *np;
+	uint64_t st;
 
-	if ((np = norm_path(path)) == NULL)
-		return IB_AFC_PERM_DENIED;
-	v = find(afc, np);
-	free(np);
-	if (v == NULL)
-		return IB_AFC_OBJECT_NOT_FOUND;
+	if ((st = lookup(afc, path, &v)) != IB_AFC_SUCCESS)
+		return st;
 	if (v->path[0] == '\0')
 		return IB_AFC_PERM_DENIED;
 	if (v->is_dir && has_children(afc, v))
@@ -414,15 +425,11 @@ op_file_info(struct sim_afc *afc, const char *path, struct ib_buf *info)
 {
 	char text[512];
 	struct vnode *v;
-	char *np;
+	uint64_t st;
 	int n;
 
-	if ((np = norm_path(path)) == NULL)
-		return IB_AFC_PERM_DENIED;
-	v = find(afc, np);
-	free(np);
-	if (v == NULL)
-		return IB_AFC_OBJECT_NOT_FOUND;
+	if ((st = lookup(afc, path, &v)) != IB_AFC_SUCCESS)
+		return st;
 	n = snprintf(text, sizeof(text),
 	    "st_size%c%zu%cst_blocks%c%zu%cst_nlink%c%u%cst_ifmt%c%s%c"
 	    "st_mtime%c%llu%cst_birthtime%c%llu%c",
@@ -633,15 +640,12 @@ int
 sim_afc_get(struct sim_afc *afc, const char *path, uint8_t **datap, size_t *lenp)
 {
 	struct vnode *v;
-	char *np = norm_path(path);
 	int r = IB_ERR_NOT_FOUND;
 
 	*datap = NULL;
 	*lenp = 0;
-	if (np == NULL)
-		return IB_ERR_INVALID_ARG;
 	pthread_mutex_lock(&afc->mu);
-	if ((v = find(afc, np)) != NULL && !v->is_dir) {
+	if (lookup(afc, path, &v) == IB_AFC_SUCCESS && !v->is_dir) {
 		r = IB_ERR_NOMEM;
 		if ((*datap = malloc(v->len + 1)) != NULL) {
 			if (v->len > 0)
@@ -652,22 +656,18 @@ sim_afc_get(struct sim_afc *afc, const char *path, uint8_t **datap, size_t *lenp
 		}
 	}
 	pthread_mutex_unlock(&afc->mu);
-	free(np);
 	return r;
 }
 
 int
 sim_afc_exists(struct sim_afc *afc, const char *path)
 {
-	char *np = norm_path(path);
+	struct vnode *v;
 	int found;
 
-	if (np == NULL)
-		return 0;
 	pthread_mutex_lock(&afc->mu);
-	found = find(afc, np) != NULL;
+	found = lookup(afc, path, &v) == IB_AFC_SUCCESS;
 	pthread_mutex_unlock(&afc->mu);
-	free(np);
 	return found;
 }
 
@@ -675,16 +675,11 @@ int
 sim_afc_locked_ex(struct sim_afc *afc, const char *path)
 {
 	struct vnode *v;
-	char *np = norm_path(path);
-	int locked = 0;
+	int locked;
 
-	if (np == NULL)
-		return 0;
 	pthread_mutex_lock(&afc->mu);
-	if ((v = find(afc, np)) != NULL)
-		locked = v->ex != NULL;
+	locked = lookup(afc, path, &v) == IB_AFC_SUCCESS && v->ex != NULL;
 	pthread_mutex_unlock(&afc->mu);
-	free(np);
 	return locked;
 }
 

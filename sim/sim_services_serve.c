@@ -26,8 +26,6 @@
 #define SIM_NP_SLICE_MS 100
 /* Shortest wait that still looks at the socket. */
 #define SIM_NP_PEEK_MS 1
-/* Bytes read per call by the AFC handler. */
-#define SIM_AFC_CHUNK 16384u
 
 struct sim_services {
 	struct sim_services_cfg cfg;
@@ -68,6 +66,8 @@ np_send(struct ib_conn *conn, enum ib_np_cmd cmd, const char *name)
 
 	if ((r = ib_np_msg_build(cmd, name, &msg)) != IB_OK)
 		return r;
+	/* Receiving runs in short slices; a send may wait for a slow host. */
+	ib_conn_set_timeout(conn, IB_CONN_TIMEOUT_DEFAULT_MS);
 	r = ib_conn_send_plist(conn, msg);
 	plist_free(msg);
 	return r;
