@@ -44,6 +44,13 @@ AFC_SEEDS = {
     + status(3, 0) + status(4, 0) + status(5, 1) + status(6, 0) + status(7, 0),
     'status_in_payload': b'\x02' + afc(1, 0x01, b'', struct.pack('<Q', 8)),
     'not_found': b'\x01' + status(1, 8),
+    # Every reply fuzz_afc's client steps expect, in order: sync lock (busy
+    # once), file info, open + read, MakeDir, open + write + close,
+    # RemovePath, unlock + close.
+    'client_steps_all_ok': b'\x09' + afc(1, 0x0E, struct.pack('<Q', 3)) + status(2, 19)
+    + status(3, 0) + afc(4, 0x02, b'', INFO) + afc(5, 0x0E, struct.pack('<Q', 4))
+    + afc(6, 0x02, b'', b'bplist00') + status(7, 0) + afc(8, 0x0E, struct.pack('<Q', 5))
+    + status(9, 0) + status(10, 0) + status(11, 0) + status(12, 0) + status(13, 0),
     # The host's FileOpen of the lock file from a real dump (LIMD#205).
     'lock_open_request': b'\x08' + afc(1, 0x0D, struct.pack('<Q', 2)
                                        + b'/com.apple.itunes.lock_sync\x00'),
