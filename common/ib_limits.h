@@ -62,6 +62,8 @@
 /* AFC payload of one packet: pymobiledevice3 reads up to 4 MiB at once,
  * the most a peer is known to ask for. */
 #define IB_AFC_PAYLOAD_MAX (4u * 1024u * 1024u)
+/* Keys of one GetFileInfo answer (a device sends about eight). */
+#define IB_AFC_INFO_KEYS_MAX 256u
 /* Bytes per FileRead/FileWrite we send: idevicebackup2 reads 64 KiB. */
 #define IB_AFC_IO_CHUNK 65536u
 /* Apps one installation_proxy Browse may list (go-ios caps entries at a

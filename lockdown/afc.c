@@ -505,6 +505,10 @@ ib_afc_info_parse(const uint8_t *p, size_t n, plist_t *infop)
 		return IB_ERR_NOMEM;
 	ib_buf_init_ro(&b, p, n);
 	while (ib_buf_len(&b) > 0) {
+		if (plist_dict_get_size(d) >= IB_AFC_INFO_KEYS_MAX) {
+			r = IB_ERR_TOO_LARGE;
+			break;
+		}
 		if ((r = info_string(&b, &key)) != IB_OK ||
 		    (r = info_string(&b, &val)) != IB_OK)
 			break;
@@ -512,7 +516,7 @@ ib_afc_info_parse(const uint8_t *p, size_t n, plist_t *infop)
 		    plist_new_string(val));
 	}
 	if (r != IB_OK) {
-		ib_err_detail_set("AFC GetFileInfo: malformed key/value list");
+		ib_err_detail_set("AFC GetFileInfo: malformed key/value list (%s)", ib_errname(r));
 		plist_free(d);
 		return IB_ERR_AFC_PROTOCOL;
 	}

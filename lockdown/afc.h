@@ -221,7 +221,8 @@ int ib_afc_reply_parse(const struct ib_afc_packet *pkt, uint64_t want_num,
  * A GetFileInfo answer: NUL-terminated key and value strings in turn.
  * *infop is a dict with decimal values as uint and the rest as strings
  * (caller plist_free()s). An odd count, an empty or unterminated string,
- * or one above IB_PATH_MAX: IB_ERR_AFC_PROTOCOL.
+ * one above IB_PATH_MAX, more than IB_AFC_INFO_KEYS_MAX keys:
+ * IB_ERR_AFC_PROTOCOL.
  */
 int ib_afc_info_parse(const uint8_t *p, size_t n, plist_t *infop);
 

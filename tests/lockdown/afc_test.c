@@ -326,6 +326,26 @@ IB_TEST(afc_status_codes_have_names_and_errors)
 	IB_CHECK_ERR(ib_afc_status_err(33, "x"), IB_ERR_AFC);
 }
 
+/* An answer of n distinct keys "kN" with value "1". */
+static int
+info_of_keys(unsigned n, plist_t *dp)
+{
+	struct ib_buf b;
+	char kv[32];
+	unsigned i;
+	int len, r;
+
+	ib_buf_init(&b, 1 << 20);
+	for (i = 0; i < n; i++) {
+		len = snprintf(kv, sizeof(kv), "k%u%c1", i, 0);
+		if (ib_buf_put(&b, kv, (size_t)len + 1) != IB_OK)
+			abort();
+	}
+	r = ib_afc_info_parse(ib_buf_ptr(&b), ib_buf_len(&b), dp);
+	ib_buf_free(&b);
+	return r;
+}
+
 IB_TEST(afc_file_info_parse)
 {
 	static const char ok[] = "st_size\0" "123\0st_ifmt\0S_IFDIR\0"
@@ -355,6 +375,11 @@ IB_TEST(afc_file_info_parse)
 	IB_CHECK(d == NULL);
 	IB_CHECK_ERR(ib_afc_info_parse((const uint8_t *)"k\0v", 3, &d), IB_ERR_AFC_PROTOCOL);
 	IB_CHECK_ERR(ib_afc_info_parse((const uint8_t *)"k\0\0", 3, &d), IB_ERR_AFC_PROTOCOL);
+	/* No more keys than a device could mean. */
+	IB_CHECK_OK(info_of_keys(IB_AFC_INFO_KEYS_MAX, &d));
+	IB_CHECK_EQ(plist_dict_get_size(d), IB_AFC_INFO_KEYS_MAX);
+	plist_free(d);
+	IB_CHECK_ERR(info_of_keys(IB_AFC_INFO_KEYS_MAX + 1, &d), IB_ERR_AFC_PROTOCOL);
 }
 
 /* --- the virtual device's tree and locks, through the codec ------------------ */
