@@ -140,9 +140,8 @@ out:
 	return r;
 }
 
-/* A short string value into a fixed buffer (empty when not readable). */
-static int
-get_short_string(struct ib_lockdown *ld, const char *key, char *out, size_t n)
+int
+ld_get_short_string(struct ib_lockdown *ld, const char *key, char *out, size_t n)
 {
 	char *s = NULL;
 	int r = ib_lockdown_get_string(ld, NULL, key, &s);
@@ -181,11 +180,11 @@ ld_open_env(const struct ld_env *env, const char *udid,
 		goto out;
 	/* Both readable before pairing; the version picks the TLS range,
 	 * ValidatePair and the certificate hash. */
-	if ((r = get_short_string(ld, "ProductVersion", ld->product_version,
+	if ((r = ld_get_short_string(ld, "ProductVersion", ld->product_version,
 	    sizeof(ld->product_version))) != IB_OK)
 		goto out;
 	ld_parse_version(ld->product_version, &ld->ios_major, &ld->ios_minor);
-	r = get_short_string(ld, "DeviceClass", ld->device_class, sizeof(ld->device_class));
+	r = ld_get_short_string(ld, "DeviceClass", ld->device_class, sizeof(ld->device_class));
 	if (r != IB_OK && r != IB_ERR_LD_MISSING_VALUE && r != IB_ERR_LD_GET_PROHIBITED)
 		goto out;
 	ib_debug("lockdownd of %s: %s %s", ld->udid, ld->device_class, ld->product_version);
@@ -448,6 +447,23 @@ ib_lockdown_start_session(struct ib_lockdown *ld, const struct ib_pair_record *r
 		free(ld->session_id);
 		ld->session_id = NULL;
 		goto out;
+	}
+	/*
+	 * TLS 1.3 completes the client's handshake before the device has
+	 * judged our certificate; a refusal would only show at the next
+	 * read. Make that read now, so a stale pairing is reported here as
+	 * IB_ERR_TLS_HANDSHAKE and not by whatever request comes next.
+	 */
+	if (ssl && ib_conn_tls_version(ld->conn) >= IB_TLS_1_3) {
+		plist_t v = NULL;
+
+		r = ib_lockdown_get_value(ld, NULL, "ProductVersion", &v);
+		plist_free(v);
+		if (r != IB_OK) {
+			free(ld->session_id);
+			ld->session_id = NULL;
+			goto out;
+		}
 	}
 	ib_debug("lockdown session started%s", ssl ? " (TLS)" : "");
 out:

@@ -59,6 +59,10 @@ int ld_load_record(struct ib_lockdown *ld);
 int ld_tls_params(struct ib_lockdown *ld, struct ib_tls_identity **idp,
     struct ib_tls_params *tp);
 
+/* A default-domain string value into out (n bytes, cut to fit); out is
+ * left alone on failure. */
+int ld_get_short_string(struct ib_lockdown *ld, const char *key, char *out, size_t n);
+
 /* Parse "17.5.1" into major/minor; 0/0 when not a version. */
 void ld_parse_version(const char *s, unsigned *majorp, unsigned *minorp);
 

@@ -224,6 +224,18 @@ tls_failed(struct ib_conn *c, int sslerr, const char *what)
 	return IB_ERR_TLS_IO;
 }
 
+/* A TLS call failed with err: wait for what it needs (IB_OK: call it
+ * again), or map the failure. */
+static int
+tls_retry(struct ib_conn *c, int err, uint64_t deadline, const char *what)
+{
+	if (err == SSL_ERROR_WANT_READ)
+		return wait_io(c, POLLIN, deadline);
+	if (err == SSL_ERROR_WANT_WRITE)
+		return wait_io(c, POLLOUT, deadline);
+	return tls_failed(c, err, what);
+}
+
 /* --- raw I/O, plaintext or TLS ----------------------------------------- */
 
 static int
@@ -234,20 +246,12 @@ io_read(struct ib_conn *c, void *p, size_t n, size_t *gotp, uint64_t deadline)
 	*gotp = 0;
 	for (;;) {
 		if (c->ssl != NULL) {
-			int err;
-
 			ERR_clear_error();
 			if (SSL_read_ex(c->ssl, p, n, gotp) == 1) {
 				c->tls_confirmed = 1;
 				return IB_OK;
 			}
-			err = SSL_get_error(c->ssl, 0);
-			if (err == SSL_ERROR_WANT_READ)
-				r = wait_io(c, POLLIN, deadline);
-			else if (err == SSL_ERROR_WANT_WRITE)
-				r = wait_io(c, POLLOUT, deadline);
-			else
-				return tls_failed(c, err, "read");
+			r = tls_retry(c, SSL_get_error(c->ssl, 0), deadline, "read");
 		} else {
 			ssize_t k = recv(c->fd, p, n, 0);
 
@@ -278,21 +282,13 @@ io_write(struct ib_conn *c, const void *p, size_t n, uint64_t deadline)
 		size_t done = 0;
 
 		if (c->ssl != NULL) {
-			int err;
-
 			ERR_clear_error();
 			if (SSL_write_ex(c->ssl, b, n, &done) == 1) {
 				b += done;
 				n -= done;
 				continue;
 			}
-			err = SSL_get_error(c->ssl, 0);
-			if (err == SSL_ERROR_WANT_WRITE)
-				r = wait_io(c, POLLOUT, deadline);
-			else if (err == SSL_ERROR_WANT_READ)
-				r = wait_io(c, POLLIN, deadline);
-			else
-				return tls_failed(c, err, "write");
+			r = tls_retry(c, SSL_get_error(c->ssl, 0), deadline, "write");
 		} else {
 			ssize_t k = send(c->fd, b, n, MSG_NOSIGNAL);
 
@@ -456,23 +452,13 @@ ib_conn_tls_start(struct ib_conn *c, const struct ib_tls_params *tp)
 	    (r = ld_tls_ssl_new(c->ctx, c->role, c->fd, &c->ssl)) != IB_OK)
 		goto fail;
 	for (;;) {
-		int err;
-
 		ERR_clear_error();
 		if (SSL_do_handshake(c->ssl) == 1)
 			break;
-		err = SSL_get_error(c->ssl, 0);
-		if (err == SSL_ERROR_WANT_READ)
-			r = wait_io(c, POLLIN, deadline);
-		else if (err == SSL_ERROR_WANT_WRITE)
-			r = wait_io(c, POLLOUT, deadline);
-		else {
-			r = tls_failed(c, err, "handshake");
-			if (r == IB_ERR_EOF || r == IB_ERR_TLS_IO) {
-				/* The device hung up or refused mid-handshake. */
-				r = IB_ERR_TLS_HANDSHAKE;
-			}
-		}
+		r = tls_retry(c, SSL_get_error(c->ssl, 0), deadline, "handshake");
+		/* The device hung up or refused mid-handshake. */
+		if (r == IB_ERR_EOF || r == IB_ERR_TLS_IO)
+			r = IB_ERR_TLS_HANDSHAKE;
 		if (r != IB_OK)
 			goto fail;
 	}
@@ -500,14 +486,7 @@ ib_conn_tls_stop(struct ib_conn *c)
 		ERR_clear_error();
 		if ((k = SSL_shutdown(c->ssl)) >= 0)
 			break;
-		err = SSL_get_error(c->ssl, k);
-		if (err == SSL_ERROR_WANT_WRITE)
-			r = wait_io(c, POLLOUT, deadline);
-		else if (err == SSL_ERROR_WANT_READ)
-			r = wait_io(c, POLLIN, deadline);
-		else
-			r = tls_failed(c, err, "shutdown");
-		if (r != IB_OK)
+		if ((r = tls_retry(c, SSL_get_error(c->ssl, k), deadline, "shutdown")) != IB_OK)
 			goto out;
 	}
 	/* Consume the peer's (k == 1: it came already). The device sends one
@@ -521,16 +500,9 @@ ib_conn_tls_stop(struct ib_conn *c)
 			r = IB_ERR_TLS_IO;
 			goto out;
 		}
-		err = SSL_get_error(c->ssl, 0);
-		if (err == SSL_ERROR_ZERO_RETURN)
+		if ((err = SSL_get_error(c->ssl, 0)) == SSL_ERROR_ZERO_RETURN)
 			break;
-		if (err == SSL_ERROR_WANT_READ)
-			r = wait_io(c, POLLIN, deadline);
-		else if (err == SSL_ERROR_WANT_WRITE)
-			r = wait_io(c, POLLOUT, deadline);
-		else
-			r = tls_failed(c, err, "shutdown");
-		if (r != IB_OK)
+		if ((r = tls_retry(c, err, deadline, "shutdown")) != IB_OK)
 			goto out;
 	}
 out:

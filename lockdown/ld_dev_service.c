@@ -78,10 +78,10 @@ ld_dev_services_free(struct ld_device *d)
 }
 
 /* The host connected to a service port: hand the connection over. */
-static void
-service_accept(void *arg, int fd)
+void
+ld_device_accept(void *token, int fd)
 {
-	struct ld_svc_pending *p = arg, **pp;
+	struct ld_svc_pending *p = token, **pp;
 	struct ld_device *d = p->d;
 	struct ld_service_start st;
 	struct ib_tls_params tp;
@@ -214,8 +214,8 @@ ld_dev_start_service(struct ld_device *d, const char *host_id, plist_t req)
 	pthread_mutex_unlock(&d->mu);
 	if (r != IB_OK)
 		return ld_dev_reply_error("StartService", r);
-	/* p is on the list: service_accept or ld_device_free frees it. */
-	if ((r = d->ops.listen_once(d->ops.ctx, name, service_accept, p, &port)) != IB_OK) {
+	/* p is on the list: ld_device_accept or ld_device_free frees it. */
+	if ((r = d->ops.listen_once(d->ops.ctx, name, p, &port)) != IB_OK) {
 		pthread_mutex_lock(&d->mu);
 		for (pp = &d->pending; *pp != NULL; pp = &(*pp)->next)
 			if (*pp == p) {

@@ -18,8 +18,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-/* Device key: what real devices carry (lockdown.md section 3). */
-#define DEVICE_RSA_BITS 2048
 
 static const struct {
 	const char *ios, *version, *build, *type;
@@ -214,8 +212,8 @@ ld_dev_key(struct ld_device *d)
 	 * never paired with never pays for it. */
 	if (d->key != NULL)
 		return IB_OK;
-	if ((k = EVP_RSA_gen(DEVICE_RSA_BITS)) == NULL)
-		return IB_ERR_CERT;
+	if ((r = ld_rsa_key_new(&k)) != IB_OK)
+		return r;
 	if ((r = ld_pem_write_rsa_public_key(k, &d->pubkey_pem, &d->pubkey_len)) != IB_OK) {
 		EVP_PKEY_free(k);
 		return r;

@@ -68,13 +68,17 @@ int ld_device_parse_trust(const char *s, struct ld_device_config *cfg);
 struct ld_device_ops {
 	/*
 	 * Open a fresh port for one connection to service `name`; when the
-	 * host connects, call accept(arg, fd) on a thread of its own and
-	 * close fd once it returns. Return the port in *portp.
+	 * host connects, call ld_device_accept(token, fd) on a thread of its
+	 * own and close fd once it returns. Return the port in *portp. A
+	 * token never accepted is freed by ld_device_free.
 	 */
-	int (*listen_once)(void *ctx, const char *name,
-	    void (*accept)(void *arg, int fd), void *arg, uint16_t *portp);
+	int (*listen_once)(void *ctx, const char *name, void *token, uint16_t *portp);
 	void *ctx;
 };
+
+/* The host connected to a port opened by listen_once: run the service
+ * (TLS first when StartService said so). fd is not closed here. */
+void ld_device_accept(void *token, int fd);
 
 int ld_device_new(const struct ld_device_config *cfg,
     const struct ld_device_ops *ops, struct ld_device **dp);

@@ -20,8 +20,6 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
-/* Key size of the root and host keys (all implementations agree). */
-#define PAIR_RSA_BITS 2048
 /* Certificate lifetime: 10 x 365 days, as LIMD and PMD3 use. */
 #define PAIR_VALID_SECS (10L * 365L * 24L * 60L * 60L)
 
@@ -156,16 +154,15 @@ make_cert(enum cert_kind kind, EVP_PKEY *subject_key, EVP_PKEY *issuer_key,
 	return IB_OK;
 }
 
+/* Take over a PEM buffer made by ld_pem_write_*. */
 static int
-new_rsa_key(EVP_PKEY **keyp)
+blob_take(int r, uint8_t *pem, size_t n, struct blob *b)
 {
-	char e[512];
-
-	/* EVP_RSA_gen uses the public exponent 65537. */
-	if ((*keyp = EVP_RSA_gen(PAIR_RSA_BITS)) == NULL) {
-		ib_err_detail_set("RSA key generation: %s", ld_tls_errstr(e, sizeof(e)));
-		return IB_ERR_CERT;
-	}
+	if (r != IB_OK)
+		return r;
+	blob_wipe(b);
+	b->p = pem;
+	b->n = n;
 	return IB_OK;
 }
 
@@ -174,14 +171,9 @@ cert_to_blob(X509 *x, struct blob *b)
 {
 	uint8_t *pem = NULL;
 	size_t n = 0;
-	int r;
+	int r = ld_pem_write_cert(x, &pem, &n);
 
-	if ((r = ld_pem_write_cert(x, &pem, &n)) != IB_OK)
-		return r;
-	blob_wipe(b);
-	b->p = pem;
-	b->n = n;
-	return IB_OK;
+	return blob_take(r, pem, n, b);
 }
 
 static int
@@ -189,14 +181,9 @@ key_to_blob(EVP_PKEY *k, struct blob *b)
 {
 	uint8_t *pem = NULL;
 	size_t n = 0;
-	int r;
+	int r = ld_pem_write_private_key(k, &pem, &n);
 
-	if ((r = ld_pem_write_private_key(k, &pem, &n)) != IB_OK)
-		return r;
-	blob_wipe(b);
-	b->p = pem;
-	b->n = n;
-	return IB_OK;
+	return blob_take(r, pem, n, b);
 }
 
 int
@@ -223,8 +210,8 @@ ib_pair_record_generate(const uint8_t *device_pubkey_pem, size_t len,
 		r = IB_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = new_rsa_key(&root_key)) != IB_OK ||
-	    (r = new_rsa_key(&host_key)) != IB_OK ||
+	if ((r = ld_rsa_key_new(&root_key)) != IB_OK ||
+	    (r = ld_rsa_key_new(&host_key)) != IB_OK ||
 	    (r = make_cert(CERT_ROOT, root_key, root_key, NULL, md, &root)) != IB_OK ||
 	    (r = make_cert(CERT_HOST, host_key, root_key, root, md, &host)) != IB_OK ||
 	    (r = make_cert(CERT_DEVICE, dev_key, root_key, root, md, &dev)) != IB_OK)
@@ -326,13 +313,18 @@ ib_pair_record_to_plist(const struct ib_pair_record *rec)
 void
 ib_pair_record_plist_free(plist_t p)
 {
+	ib_pair_record_plist_wipe(p);
+	plist_free(p);
+}
+
+void
+ib_pair_record_plist_wipe(plist_t p)
+{
 	plist_dict_iter it = NULL;
 	char *key = NULL;
 	plist_t val = NULL;
 
-	if (p == NULL)
-		return;
-	if (plist_get_node_type(p) == PLIST_DICT) {
+	if (p != NULL && plist_get_node_type(p) == PLIST_DICT) {
 		plist_dict_new_iter(p, &it);
 		for (;;) {
 			plist_dict_next_item(p, it, &key, &val);
@@ -353,7 +345,6 @@ ib_pair_record_plist_free(plist_t p)
 		}
 		free(it);
 	}
-	plist_free(p);
 }
 
 void

@@ -72,6 +72,8 @@ plist_t ib_pair_record_to_plist(const struct ib_pair_record *rec);
 /* Overwrite the secret values inside p (ib_plist_key_is_secret), then
  * plist_free it. NULL is a no-op. */
 void ib_pair_record_plist_free(plist_t p);
+/* The wipe alone (top-level secret keys of a dict), plist kept. */
+void ib_pair_record_plist_wipe(plist_t p);
 
 void ib_pair_record_free(struct ib_pair_record *rec);
 

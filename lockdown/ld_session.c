@@ -205,11 +205,12 @@ ib_lockdown_pair_interactive(struct ib_lockdown *ld, int timeout_ms,
 
 	if (timeout_ms == 0)
 		timeout_ms = IB_LOCKDOWN_PAIR_TIMEOUT_DEFAULT_MS;
-	deadline = timeout_ms < 0 ? UINT64_MAX : ib_now_ms() + (uint64_t)timeout_ms;
 	if (ld->session_id != NULL)
 		return IB_ERR_LD_SESSION_ACTIVE;
 	if ((r = build_record(ld, &rec)) != IB_OK)
 		goto out;
+	/* The wait for the user starts now, not before the key generation. */
+	deadline = timeout_ms < 0 ? UINT64_MAX : ib_now_ms() + (uint64_t)timeout_ms;
 	if ((r = pair_loop(ld, rec, &ui, deadline)) != IB_OK) {
 		if (r == IB_ERR_TIMEOUT)
 			ib_err_detail_set("nobody answered the Trust dialog within %d s",
@@ -308,13 +309,7 @@ soft(int r)
 static int
 info_string(struct ib_lockdown *ld, const char *key, char *out, size_t n)
 {
-	char *s = NULL;
-	int r = ib_lockdown_get_string(ld, NULL, key, &s);
-
-	if (r == IB_OK)
-		snprintf(out, n, "%s", s);
-	free(s);
-	return soft(r);
+	return soft(ld_get_short_string(ld, key, out, n));
 }
 
 static int

@@ -216,6 +216,36 @@ ld_pem_write_rsa_public_key(EVP_PKEY *key, uint8_t **pemp, size_t *lenp)
 	return r;
 }
 
+/* --- RSA keys -------------------------------------------------------------- */
+
+/* Key size of every key we make (all implementations agree, lockdown.md
+ * section 3). */
+#define LD_RSA_BITS 2048
+
+static int (*key_source)(EVP_PKEY **keyp);
+
+void
+ld_rsa_key_source_set(int (*fn)(EVP_PKEY **keyp))
+{
+	key_source = fn;
+}
+
+int
+ld_rsa_key_new(EVP_PKEY **keyp)
+{
+	char e[512];
+
+	*keyp = NULL;
+	if (key_source != NULL)
+		return key_source(keyp);
+	/* EVP_RSA_gen uses the public exponent 65537. */
+	if ((*keyp = EVP_RSA_gen(LD_RSA_BITS)) == NULL) {
+		ib_err_detail_set("RSA key generation: %s", ld_tls_errstr(e, sizeof(e)));
+		return IB_ERR_CERT;
+	}
+	return IB_OK;
+}
+
 /* --- identity ----------------------------------------------------------- */
 
 int

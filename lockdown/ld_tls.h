@@ -34,6 +34,13 @@ int ld_pem_write_private_key(EVP_PKEY *key, uint8_t **pemp, size_t *lenp);
 /* PKCS#1 "BEGIN RSA PUBLIC KEY", the form DevicePublicKey takes. */
 int ld_pem_write_rsa_public_key(EVP_PKEY *key, uint8_t **pemp, size_t *lenp);
 
+/* A fresh RSA 2048 key (e = 65537) for pairing certificates and the
+ * virtual device. IB_ERR_CERT on failure. */
+int ld_rsa_key_new(EVP_PKEY **keyp);
+/* Tests only: take keys from fn instead of generating them (NULL
+ * restores generation). Key generation dominates test run time. */
+void ld_rsa_key_source_set(int (*fn)(EVP_PKEY **keyp));
+
 /* Up to n-1 characters of the OpenSSL error queue (emptied), or "". */
 const char *ld_tls_errstr(char *buf, size_t n);
 

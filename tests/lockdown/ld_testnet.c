@@ -5,6 +5,7 @@
 
 #include "ib_err.h"
 #include "ib_util.h"
+#include "ld_tls.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -181,12 +182,17 @@ serve_lockdownd(void *arg, int fd)
 	ld_device_serve(arg, fd);
 }
 
+static void
+accept_token(void *token, int fd)
+{
+	ld_device_accept(token, fd);
+}
+
 static int
-listen_once(void *ctx, const char *name, void (*accept)(void *arg, int fd),
-    void *arg, uint16_t *portp)
+listen_once(void *ctx, const char *name, void *token, uint16_t *portp)
 {
 	(void)name;
-	return testnet_listen_dynamic(ctx, accept, arg, 1, portp);
+	return testnet_listen_dynamic(ctx, accept_token, token, 1, portp);
 }
 
 static int
@@ -349,4 +355,48 @@ tdev_pair(struct tdev *t)
 	r = ib_lockdown_pair_interactive(ld, 10000, NULL, NULL);
 	ib_lockdown_close(ld);
 	return r;
+}
+
+/* --- a pool of RSA keys ----------------------------------------------------- */
+
+#define POOL_KEYS 7     /* prime: root, host and device keys rotate */
+
+static EVP_PKEY *pool[POOL_KEYS];
+static unsigned pool_next;
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+pool_key(EVP_PKEY **keyp)
+{
+	int r = IB_OK;
+
+	pthread_mutex_lock(&pool_mu);
+	if (pool[pool_next] == NULL && (pool[pool_next] = EVP_RSA_gen(2048)) == NULL)
+		r = IB_ERR_CERT;
+	if (r == IB_OK && EVP_PKEY_up_ref(pool[pool_next]) == 1)
+		*keyp = pool[pool_next];
+	else
+		r = IB_ERR_CERT;
+	pool_next = (pool_next + 1) % POOL_KEYS;
+	pthread_mutex_unlock(&pool_mu);
+	return r;
+}
+
+static void
+pool_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < POOL_KEYS; i++)
+		EVP_PKEY_free(pool[i]);
+}
+
+void
+tdev_fast_keys(void)
+{
+	static int once;
+
+	ld_rsa_key_source_set(pool_key);
+	if (!once++)
+		atexit(pool_free);
 }

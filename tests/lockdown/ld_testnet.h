@@ -58,4 +58,8 @@ int tdev_session(struct tdev *t, struct ib_lockdown **ldp);
 /* Pair with trust=accept semantics (interactive loop, no callback). */
 int tdev_pair(struct tdev *t);
 
+/* Take RSA keys from a small reused pool instead of generating each
+ * (generation dominates run time; pair_test still checks real ones). */
+void tdev_fast_keys(void);
+
 #endif /* LD_TESTNET_H */
