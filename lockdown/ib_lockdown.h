@@ -7,7 +7,7 @@
  * Typical use (each CLI command is a few lines):
  *
  *   ibackup pair      ib_lockdown_open + ib_lockdown_pair_interactive
- *   ibackup validate  ib_lockdown_session_open (opts.pair_if_needed = 0)
+ *   ibackup validate  ib_lockdown_session_open (opts.no_auto_pair = 1)
  *   ibackup unpair    ib_lockdown_open + ib_lockdown_unpair_host
  *   ibackup info      ib_lockdown_query_info
  *   backup/restore    ib_lockdown_session_open, then
@@ -54,9 +54,10 @@ struct ib_lockdown_opts {
 	/* TLS client certificate: 0 = HostCertificate (default), 1 =
 	 * RootCertificate (what libimobiledevice's OpenSSL build presents). */
 	int tls_root_cert;
-	/* ib_lockdown_session_open: pair interactively when this host has
-	 * no record for the device (otherwise IB_ERR_LD_NOT_PAIRED). */
-	int pair_if_needed;
+	/* ib_lockdown_session_open pairs interactively when this host has
+	 * no record for the device; set this to get IB_ERR_LD_NOT_PAIRED
+	 * instead. */
+	int no_auto_pair;
 	/* Interactive pairing limit; 0 = IB_LOCKDOWN_PAIR_TIMEOUT_DEFAULT_MS,
 	 * negative = wait until interrupted. */
 	int pair_timeout_ms;
@@ -85,8 +86,8 @@ int ib_lockdown_open(struct ib_usbmux *m, const char *udid,
     const struct ib_lockdown_opts *opts, struct ib_lockdown **ldp);
 /*
  * Open a session for a command that needs one: ib_lockdown_open, load
- * this host's record (none: pair interactively if opts->pair_if_needed,
- * reporting through fn; else IB_ERR_LD_NOT_PAIRED), ValidatePair when the
+ * this host's record (none: pair interactively, reporting through fn,
+ * unless opts->no_auto_pair: IB_ERR_LD_NOT_PAIRED), ValidatePair when the
  * device runs iOS < 7, StartSession and TLS. On InvalidHostID or a
  * refused handshake it returns IB_ERR_LD_INVALID_HOST_ID /
  * IB_ERR_TLS_HANDSHAKE and leaves the record alone.

@@ -264,7 +264,7 @@ ld_session_open_env(const struct ld_env *env, const char *udid,
 	if ((r = ld_open_env(env, udid, opts, &ld)) != IB_OK)
 		return r;
 	r = ld_load_record(ld);
-	if (r == IB_ERR_LD_NOT_PAIRED && opts != NULL && opts->pair_if_needed)
+	if (r == IB_ERR_LD_NOT_PAIRED && (opts == NULL || !opts->no_auto_pair))
 		r = ib_lockdown_pair_interactive(ld, opts->pair_timeout_ms, fn, ctx);
 	if (r != IB_OK)
 		goto out;
@@ -402,7 +402,7 @@ ld_query_info_env(const struct ld_env *env, const char *udid,
 
 	if (opts != NULL)
 		o = *opts;
-	o.pair_if_needed = 0;
+	o.no_auto_pair = 1;
 	r = ld_session_open_env(env, udid, &o, NULL, NULL, &ld);
 	if (untrusted(r))
 		r = ld_open_env(env, udid, &o, &ld);

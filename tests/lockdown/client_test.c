@@ -511,8 +511,7 @@ IB_TEST(client_session_pairs_on_first_use)
 
 	IB_CHECK(t != NULL);
 	IB_CHECK_ERR(tdev_session(t, &ld), IB_ERR_LD_NOT_PAIRED);
-	o.pair_if_needed = 1;
-	o.pair_timeout_ms = 5000;
+	o.pair_timeout_ms = 5000;       /* pairing on first use is the default */
 	IB_CHECK_OK(open_opts(t, &o, &ld));
 	IB_CHECK(ib_lockdown_has_session(ld));
 	IB_CHECK_EQ(t->saves, 1);

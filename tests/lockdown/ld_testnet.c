@@ -341,7 +341,11 @@ tdev_open(struct tdev *t, struct ib_lockdown **ldp)
 int
 tdev_session(struct tdev *t, struct ib_lockdown **ldp)
 {
-	return ld_session_open_env(&t->env, t->udid, NULL, NULL, NULL, ldp);
+	struct ib_lockdown_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.no_auto_pair = 1;
+	return ld_session_open_env(&t->env, t->udid, &o, NULL, NULL, ldp);
 }
 
 int

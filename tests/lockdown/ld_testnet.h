@@ -54,6 +54,7 @@ void tdev_config(struct ld_device_config *cfg, const char *ios, const char *trus
 
 /* Open a host client / session against the virtual device. */
 int tdev_open(struct tdev *t, struct ib_lockdown **ldp);
+/* A session without pairing on first use (IB_ERR_LD_NOT_PAIRED instead). */
 int tdev_session(struct tdev *t, struct ib_lockdown **ldp);
 /* Pair with trust=accept semantics (interactive loop, no callback). */
 int tdev_pair(struct tdev *t);
