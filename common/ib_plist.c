@@ -126,6 +126,56 @@ bscan_count(const struct bscan *s, uint64_t off, uint64_t *countp, uint64_t *sta
 	return IB_OK;
 }
 
+/*
+ * Strings must not contain NUL: libplist 2.2.0 records the byte length but
+ * later asserts length == strlen() (plist_get_key_val, reached by
+ * plist_dict_next_item), aborting the process on a key like "a\0b". Found
+ * by fuzz_plist (corpus: regression_libplist_nul_in_key).
+ */
+static int
+bscan_string(const struct bscan *s, uint64_t off)
+{
+	uint64_t count, start, nbytes, i;
+	int r;
+
+	if ((r = bscan_count(s, off, &count, &start)) != IB_OK)
+		return r;
+	if ((s->d[off] >> 4) == 0x6) {
+		if (count > (uint64_t)(s->len) / 2)
+			return IB_ERR_PLIST_PARSE;
+		nbytes = count * 2;
+	} else {
+		nbytes = count;
+	}
+	if (start > s->len - 32 || s->len - 32 - start < nbytes)
+		return IB_ERR_PLIST_PARSE;
+	if ((s->d[off] >> 4) == 0x5)
+		return memchr(s->d + start, 0, nbytes) == NULL ? IB_OK : IB_ERR_PLIST_PARSE;
+	for (i = 0; i < nbytes; i += 2)
+		if (s->d[start + i] == 0 && s->d[start + i + 1] == 0)
+			return IB_ERR_PLIST_PARSE;
+	return IB_OK;
+}
+
+static int
+bscan_dict_keys(const struct bscan *s, uint64_t start, uint64_t count)
+{
+	uint64_t k, off;
+	int r;
+
+	for (k = 0; k < count; k++) {
+		uint64_t ref = be_n(s->d + start + k * s->refsz, s->refsz);
+		uint8_t t;
+
+		if ((r = bscan_offset(s, ref, &off)) != IB_OK)
+			return r;
+		t = s->d[off] >> 4;
+		if (t != 0x5 && t != 0x6)
+			return IB_ERR_PLIST_PARSE;
+	}
+	return IB_OK;
+}
+
 struct bframe {
 	uint64_t start;   /* first reference byte of this container */
 	uint64_t count;   /* references in total */
@@ -174,6 +224,9 @@ scan_bin(const uint8_t *d, size_t len)
 			r = IB_ERR_PLIST_TOO_MANY;
 			goto out;
 		}
+		if ((type == 0x5 || type == 0x6) &&
+		    (r = bscan_string(&s, off)) != IB_OK)
+			goto out;
 		if (type == 0xA || type == 0xD) {   /* array, dict */
 			uint64_t count, start, refs;
 
@@ -185,6 +238,11 @@ scan_bin(const uint8_t *d, size_t len)
 				r = IB_ERR_PLIST_PARSE;
 				goto out;
 			}
+			/* Dict keys must be strings (libplist 2.2.0 turns any
+			 * node into a key and trusts it later). */
+			if (type == 0xD &&
+			    (r = bscan_dict_keys(&s, start, count)) != IB_OK)
+				goto out;
 			if (depth >= IB_PLIST_DEPTH_MAX) {
 				r = IB_ERR_PLIST_DEPTH;
 				goto out;
