@@ -544,6 +544,7 @@ ld_tls_ssl_new(SSL_CTX *ctx, enum ib_conn_role role, int fd, SSL **sslp)
 {
 	SSL *ssl = NULL;
 	BIO *b = NULL;
+	struct fdbio *f;
 	char e[512];
 
 	*sslp = NULL;
@@ -554,7 +555,8 @@ ld_tls_ssl_new(SSL_CTX *ctx, enum ib_conn_role role, int fd, SSL **sslp)
 		SSL_free(ssl);
 		return IB_ERR_TLS_SETUP;
 	}
-	((struct fdbio *)BIO_get_data(b))->fd = fd;
+	f = BIO_get_data(b);
+	f->fd = fd;
 	SSL_set_bio(ssl, b, b);     /* ssl owns b (one reference for both) */
 	if (role == IB_CONN_ROLE_HOST)
 		SSL_set_connect_state(ssl);

@@ -36,23 +36,28 @@ static const char *const actions[] = {
 static void
 register_knobs(void)
 {
-	ib_sim_knob_register("trust", "accept|pending:N|pending_s:T|deny|manual: the Trust "
-	    "dialog: accepted at once; pending N Pair attempts / T seconds, then accepted; "
-	    "pending once then denied; pending until control trust or deny (default accept)");
-	ib_sim_knob_register("trust_reset", "1: drop the lockdown connection once when the "
-	    "user accepts, as iOS 7+ may (the host must reconnect)");
-	ib_sim_knob_register("locked", "1: the device is locked: Pair and StartService answer "
+	ib_sim_knob_register("trust",
+	    "accept|pending:N|pending_s:T|deny|manual: Trust dialog: "
+	    "pending for N Pairs/T s then accepted; deny after one; "
+	    "manual: control trust|deny");
+	ib_sim_knob_register("trust_reset",
+	    "1: drop the lockdown connection once when the user accepts "
+	    "Trust, as iOS 7+ may (the host must reconnect)");
+	ib_sim_knob_register("locked",
+	    "1: device locked: Pair and StartService answer "
 	    "PasswordProtected until control unlock (or unlock_file exists)");
-	ib_sim_knob_register("unlock_file", "PATH: unlock the device once PATH exists");
-	ib_sim_knob_register("forget_pairings", "hostid|tls: what control reset-privacy "
-	    "(Reset Location & Privacy) does: forget all hosts, so StartSession answers "
-	    "InvalidHostID (hostid, default), or keep HostIDs but refuse their TLS "
-	    "certificates (tls)");
-	ib_sim_knob_register("ios", "6.1|12.5|17.5|18.2: iOS profile: ProductVersion, "
-	    "BuildVersion, ProductType; TLS 1.0 only for 6.1, 1.2+ from 10; ValidatePair "
-	    "needed below 7; EnableServiceSSL from 13 (default: the identity's, 17.5)");
-	ib_sim_knob_register("idle_timeout", "N: drop a lockdown connection idle for N "
-	    "seconds (real devices: about 30; default off)");
+	ib_sim_knob_register("unlock_file",
+	    "PATH: unlock the device once PATH exists");
+	ib_sim_knob_register("forget_pairings",
+	    "hostid|tls: what control reset-privacy does: forget all hosts "
+	    "(InvalidHostID, default) or refuse their TLS certificates");
+	ib_sim_knob_register("ios",
+	    "6.1|12.5|17.5|18.2: iOS profile: versions, TLS (1.0 only for "
+	    "6.1, 1.2+ from 10), ValidatePair below 7, EnableServiceSSL "
+	    "from 13");
+	ib_sim_knob_register("idle_timeout",
+	    "N: drop a lockdown connection idle for N seconds (real "
+	    "devices: about 30; default off)");
 }
 
 static struct sim_ld *

@@ -231,7 +231,8 @@ IB_TEST(sim_manual_trust_by_control_action)
 	r = pair(&e, &h);
 	IB_CHECK_OK(r);
 	IB_CHECK(!ib_sim_lockdownd_is_locked(e.dev));
-	IB_CHECK_ERR(ib_sim_dev_control(e.dev, "no-such-action", NULL), IB_ERR_NOT_FOUND);
+	/* the framework refuses actions no layer registered */
+	IB_CHECK(ib_sim_dev_control(e.dev, "no-such-action", NULL) != IB_OK);
 	env_stop(&e);
 }
 
