@@ -86,4 +86,31 @@
 #define IB_KEYBAG_ITER_MAX 10000000u
 #define IB_KEYBAG_DPIC_MAX 100000000u
 
+/* --- device services: notification_proxy, AFC, installation_proxy
+ *     (lockdown.md section 7) --- */
+/* Longest notification name; Apple's are under 80 bytes. */
+#define IB_NP_NAME_MAX 256u
+/* Names one notification_proxy connection may observe (device side);
+ * a backup observes six. */
+#define IB_NP_OBSERVE_MAX 128u
+/* Relays queued for one host connection before the device drops it
+ * (device side; a host that never reads must not grow memory). */
+#define IB_NP_QUEUE_MAX 256u
+/* AFC header data after the 40-byte header: two u64 and a
+ * NUL-terminated path is the most any operation we speak carries. */
+#define IB_AFC_HDATA_MAX (IB_PATH_MAX + 16u)
+/* AFC payload of one packet: pymobiledevice3 reads up to 4 MiB at once,
+ * the most a peer is known to ask for. */
+#define IB_AFC_PAYLOAD_MAX (4u * 1024u * 1024u)
+/* Keys of one GetFileInfo answer (a device sends about eight). */
+#define IB_AFC_INFO_KEYS_MAX 256u
+/* Bytes per FileRead/FileWrite we send: idevicebackup2 reads 64 KiB. */
+#define IB_AFC_IO_CHUNK 65536u
+/* Apps one installation_proxy Browse may list (go-ios caps entries at a
+ * million; real devices hold a few hundred). */
+#define IB_INSTPROXY_APPS_MAX 10000u
+/* Plist bytes one Browse may deliver in total: SINF and iTunesMetadata
+ * are a few KiB per app. */
+#define IB_INSTPROXY_BYTES_MAX (64u * 1024u * 1024u)
+
 #endif /* IB_LIMITS_H */
