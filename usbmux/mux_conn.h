@@ -29,7 +29,8 @@
  *   - the link dies (peer unplugged, EOF, I/O error, ib_mux_conn_shutdown,
  *     ib_mux_conn_free): every stream ends with the link's reason,
  *     IB_ERR_NO_DEVICE, or IB_ERR_MUX_PROTOCOL when the peer broke the
- *     framing or the protocol.
+ *     framing or the protocol; the user reads what was already in its
+ *     socket, then EOF (bytes still in the engine are dropped).
  *   Once a stream has ended, the user's writes fail (EPIPE: the runtime
  *   shuts down its reading side) while its reads still return what had
  *   arrived, then EOF; a writer blocked on a dead stream is released.
@@ -99,7 +100,8 @@ int ib_mux_conn_new(const struct ib_mux_conn_cfg *cfg, struct ib_mux_link link,
 /*
  * Stop the thread, end every stream (IB_ERR_NO_DEVICE unless it ended
  * already), free the engine and the link. Streams handed out stay valid
- * until ib_stream_close(); their fds read EOF. NULL is a no-op.
+ * until ib_stream_close(); their fds read EOF. No other call on c may be
+ * in progress (tr_sim counts connects in flight). NULL is a no-op.
  */
 void ib_mux_conn_free(struct ib_mux_conn *c);
 
