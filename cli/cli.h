@@ -43,6 +43,7 @@ struct cli {
 	int json;                       /* --json */
 	int tty;                        /* stderr is a terminal: progress lines */
 	const struct cli_cmd *cmd;
+	int trust_prompted;             /* the Trust sentence was printed */
 };
 
 /* Every command, in help order (defined in main.c). */

@@ -10,6 +10,10 @@
 
 extern const struct cli_cmd cli_cmd_devices;
 extern const struct cli_cmd cli_cmd_muxd;
+extern const struct cli_cmd cli_cmd_info;
+extern const struct cli_cmd cli_cmd_pair;
+extern const struct cli_cmd cli_cmd_unpair;
+extern const struct cli_cmd cli_cmd_validate;
 
 void cli_help_main(FILE *f);
 void cli_help_command(FILE *f, const struct cli_cmd *cmd);

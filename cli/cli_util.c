@@ -153,6 +153,22 @@ cli_usbmux_open(struct cli *c, struct ib_usbmux **mp)
 	return IB_OK;
 }
 
+/* When a choice is needed, show what there is to choose from. */
+static void
+list_devices_for_choice(struct cli *c, struct ib_usbmux *m)
+{
+	struct ib_device *devs = NULL;
+	size_t n = 0, i;
+
+	if (c->quiet || ib_usbmux_list(m, &devs, &n) != IB_OK)
+		return;
+	if (n > 0)
+		fprintf(stderr, "ibackup: connected devices:\n");
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "  %s\n", devs[i].udid);
+	free(devs);
+}
+
 int
 cli_select_device(struct cli *c, struct ib_usbmux **mp, struct ib_device *devp)
 {
@@ -163,6 +179,8 @@ cli_select_device(struct cli *c, struct ib_usbmux **mp, struct ib_device *devp)
 	if ((r = cli_usbmux_open(c, &m)) != IB_OK)
 		return r;
 	if ((r = ib_usbmux_select(m, c->udid, devp)) != IB_OK) {
+		if (r == IB_ERR_DEVICE_AMBIGUOUS || r == IB_ERR_DEVICE_NOT_FOUND)
+			list_devices_for_choice(c, m);
 		ib_usbmux_free(m);
 		return r;
 	}

@@ -63,6 +63,11 @@ static const struct cli_cmd cmd_help;
 
 const struct cli_cmd *const cli_commands[] = {
 	&cli_cmd_devices,
+	&cli_cmd_info,
+	&cli_cmd_pair,
+	&cli_cmd_unpair,
+	&cli_cmd_validate,
+	&cli_cmd_muxd,
 	&cmd_help,
 	NULL,
 };
