@@ -15,6 +15,9 @@ extern const struct cli_cmd cli_cmd_pair;
 extern const struct cli_cmd cli_cmd_unpair;
 extern const struct cli_cmd cli_cmd_validate;
 
+/* The whole command line (cli/ibackup.c's main; tests call it too). */
+int ibackup_main(int argc, char **argv);
+
 void cli_help_main(FILE *f);
 void cli_help_command(FILE *f, const struct cli_cmd *cmd);
 /* Is this exit status in the documented table? (tests) */

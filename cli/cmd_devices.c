@@ -140,7 +140,13 @@ run_devices(struct cli *c, int argc, char **argv)
 
 		if (!c->json && c->tty)
 			cli_say(c, "Waiting for %s...", c->udid != NULL ? c->udid : "a device");
-		if ((r = ib_usbmux_wait(m, c->udid, ms, &one)) != IB_OK) {
+		r = ib_usbmux_wait(m, c->udid, ms, &one);
+		if (r == IB_ERR_DEVICE_NOT_FOUND) {
+			/* Nothing appeared in time: that is a timeout here. */
+			ib_err_detail_set("no device appeared within %lld s", a.timeout_s);
+			r = IB_ERR_TIMEOUT;
+		}
+		if (r != IB_OK) {
 			status = cli_fail(c, r);
 			goto out;
 		}

@@ -317,7 +317,7 @@ install_signals(void)
 }
 
 int
-main(int argc, char **argv)
+ibackup_main(int argc, char **argv)
 {
 	struct cli c;
 	int i, k;

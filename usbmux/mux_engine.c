@@ -167,6 +167,21 @@ version_input(struct ib_mux_engine *e, const uint8_t *pkt, size_t len)
 	uint32_t major, minor;
 	int r;
 
+	if (e->cfg.role == IB_MUX_ROLE_DEVICE &&
+	    (e->link == LINK_READY || e->link == LINK_WAIT_SETUP)) {
+		/* A new host session on the same link: the host process
+		 * exited and another one (or a restarted usbmuxd) opened the
+		 * device. Every ibackup command does this, so a device must
+		 * start over: drop the old session's streams and queued
+		 * output, and answer the VERSION afresh. */
+		ib_debug("VERSION from a new host session: resetting the link");
+		mux_streams_abort(e, IB_ERR_MUX_RESET);
+		e->blob_n = 0;
+		e->anon_n = 0;
+		e->hdr_version = 0;
+		e->version = 0;
+		e->link = LINK_WAIT_VERSION;
+	}
 	if (e->link != LINK_WAIT_VERSION) {
 		ib_debug("VERSION ignored (%s)", e->link == LINK_INIT ?
 		    "not started" : "already agreed");

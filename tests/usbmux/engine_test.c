@@ -221,7 +221,7 @@ IB_TEST(device_answers_min_of_offer_and_its_max)
 	IB_CHECK(ib_mux_engine_new(&dc) == NULL);
 }
 
-IB_TEST(second_version_ignored_and_tcp_before_ready_dropped)
+IB_TEST(host_ignores_second_version_and_tcp_before_ready_dropped)
 {
 	struct mux_pair t;
 	struct ib_mux_event ev;
@@ -250,13 +250,53 @@ IB_TEST(second_version_ignored_and_tcp_before_ready_dropped)
 	IB_CHECK_OK(mux_pair_open(&t, 62078, &hid, &did));
 	IB_CHECK_OK(feed_version(t.host, 1, 12));
 	IB_CHECK_OK(feed_version(t.host, 9, 12));
-	IB_CHECK_OK(feed_version(t.dev, 1, 12));
 	IB_CHECK_EQ(ib_mux_engine_version(t.host), 2);
 	IB_CHECK_EQ(ib_mux_engine_version(t.dev), 2);
 	IB_CHECK_ERR(ib_mux_engine_output(t.host, &pkt, &len, 0), IB_ERR_WOULD_BLOCK);
 	IB_CHECK_ERR(ib_mux_engine_output(t.dev, &pkt, &len, 0), IB_ERR_WOULD_BLOCK);
 	IB_CHECK_ERR(ib_mux_engine_next_event(t.host, &ev), IB_ERR_WOULD_BLOCK);
 	IB_CHECK_EQ(ib_mux_engine_send_space(t.host, hid), 131072);
+	mux_pair_free(&t);
+}
+
+/* Every ibackup command is a new host session on the same USB link: a
+ * device that has a session must start over on a new VERSION. */
+IB_TEST(device_starts_over_on_a_new_host_session)
+{
+	struct mux_pair t;
+	struct ib_mux_engine *old_host;
+	struct ib_mux_event ev;
+	uint32_t hid, did, hid2, did2;
+	int closed = 0, ready = 0;
+
+	IB_CHECK_OK(mp_setup(&t, NULL, NULL));
+	IB_CHECK_OK(mux_pair_open(&t, 62078, &hid, &did));
+	/* The host process goes away; a fresh one opens the device. */
+	old_host = t.host;
+	t.host = ib_mux_engine_new(&(struct ib_mux_engine_cfg){ .role = IB_MUX_ROLE_HOST });
+	IB_CHECK(t.host != NULL);
+	ib_mux_engine_free(old_host);
+	IB_CHECK_OK(ib_mux_engine_start(t.host));
+	mux_pair_pump(&t);
+	IB_CHECK_EQ(ib_mux_engine_version(t.host), 2);
+	IB_CHECK_EQ(ib_mux_engine_version(t.dev), 2);
+	while (ib_mux_engine_next_event(t.dev, &ev) == IB_OK) {
+		if (ev.type == IB_MUX_EV_CLOSED && ev.stream == did) {
+			IB_CHECK_EQ(ev.err, IB_ERR_MUX_RESET);
+			closed++;
+		}
+		if (ev.type == IB_MUX_EV_READY)
+			ready++;
+	}
+	IB_CHECK_EQ(closed, 1);
+	IB_CHECK_EQ(ready, 1);
+	IB_CHECK_OK(ib_mux_engine_close(t.dev, did));
+	while (ib_mux_engine_next_event(t.host, &ev) == IB_OK)
+		;
+	/* The new session reuses source port 1 for the same device port. */
+	IB_CHECK_OK(mux_pair_open(&t, 62078, &hid2, &did2));
+	IB_CHECK(did2 != did);
+	IB_CHECK_EQ(ib_mux_engine_send_space(t.host, hid2), 131072);
 	mux_pair_free(&t);
 }
 
