@@ -147,6 +147,7 @@
 	X(IB_ERR_NP, -610, 8, "the notification service failed") \
 	X(IB_ERR_MB2_WRONG_PASSWORD, -611, 13, "the backup password is wrong") \
 	X(IB_ERR_SERVICE, -612, 8, "a device service reported an error") \
+	X(IB_ERR_AFC_PROTOCOL, -613, 8, "the device broke the AFC file-service protocol") \
 	/* backup folder */ \
 	X(IB_ERR_BACKUP_NOT_FOUND, -700, 12, "no such backup") \
 	X(IB_ERR_BACKUP_INCOMPLETE, -701, 12, "the backup is not complete") \

@@ -16,8 +16,20 @@
 #define IB_MUX_STREAM_RXBUF (256u * 1024u)
 /* Streams open to one device at once (usbmuxd2 caps at 0xFFF0). */
 #define IB_MUX_MAX_STREAMS 1024u
+/* Bytes of one stream queued by send() and not yet output. send() never
+ * takes more than the peer's open window, so this only has to cover the
+ * largest window a peer advertises: real phones 128 KiB (0x0200 x 256),
+ * usbmuxd 128 KiB; twice that leaves room, usbmuxd2's 512 KiB is only
+ * used up to this. */
+#define IB_MUX_STREAM_TXBUF (256u * 1024u)
 /* Bytes of a device CONTROL message or RST reason we keep for the log. */
 #define IB_MUX_TEXT_MAX 1024u
+/* CONTROL messages waiting to be taken as events; more are logged and
+ * dropped (a device only sends them rarely; a flood must not grow). */
+#define IB_MUX_CONTROL_EVENTS 16u
+/* RSTs for packets of unknown streams waiting for output; beyond this
+ * they are dropped (the peer learns from the next one). */
+#define IB_MUX_ANON_RST_MAX 64u
 
 /* --- usbmuxd socket protocol (usbmux.md section 3.2) --- */
 /* usbmuxd closes a client whose message is longer than 64 KiB; pair
@@ -25,6 +37,19 @@
 #define IB_MUXD_MSG_MAX 65536u
 /* Devices one usbmuxd listing may describe before we stop believing it. */
 #define IB_MUXD_MAX_DEVICES 4096u
+/* Entries of a ListListeners reply we accept (one per listening client). */
+#define IB_MUXD_MAX_LISTENERS 4096u
+/* Notification bytes a usbmuxd server queues for one listening client
+ * that does not read; past it the client is dropped so that it cannot
+ * hold memory or slow the others (a few hundred Attached messages). */
+#define IB_MUXD_CLIENT_BACKLOG (1024u * 1024u)
+
+/* --- the virtual device's socket protocol (doc/sim-protocol.md) --- */
+/* One message: a device list of IB_SIM_MAX_DEVICES entries stays well
+ * under it (a device description is about 600 bytes of XML). */
+#define IB_SIM_MSG_MAX (256u * 1024u)
+/* Devices one simulator serves, and one listing may describe. */
+#define IB_SIM_MAX_DEVICES 64u
 
 /* --- property lists --- */
 /* Largest plist message accepted from lockdownd or a service. go-ios
@@ -61,5 +86,47 @@
 /* Bytes of one Manifest.db `file` blob (an MBFile archive): real ones
  * are 400-700 bytes; extended attributes can add a few KiB. */
 #define IB_MBFILE_MAX (256u * 1024u)
+
+/* --- backup encryption (mobilebackup2.md section 6.2) --- */
+/* Serialised BackupKeyBag: iOS's is ~1.5 KiB (header + 11 class keys). */
+#define IB_KEYBAG_MAX (64u * 1024u)
+/* Class-key entries in one keybag: iOS writes 11 (classes 1-11). */
+#define IB_KEYBAG_CLASSES_MAX 32u
+/* Value of one keybag tag (largest known: 40-byte HMCK/WPKY); unknown
+ * tags longer than this are refused rather than skipped. */
+#define IB_KEYBAG_VALUE_MAX 1024u
+/* PBKDF2 rounds a keybag may ask for. iOS writes ITER 10,000 (SHA-1)
+ * and DPIC 10,000,000 (SHA-256, ~3 s here); the caps allow 1000x and 10x
+ * that (~3 s and ~40 s) so a hostile keybag cannot make unlock spin for
+ * hours, while a future iOS raising the counts still opens. */
+#define IB_KEYBAG_ITER_MAX 10000000u
+#define IB_KEYBAG_DPIC_MAX 100000000u
+
+/* --- device services: notification_proxy, AFC, installation_proxy
+ *     (lockdown.md section 7) --- */
+/* Longest notification name; Apple's are under 80 bytes. */
+#define IB_NP_NAME_MAX 256u
+/* Names one notification_proxy connection may observe (device side);
+ * a backup observes six. */
+#define IB_NP_OBSERVE_MAX 128u
+/* Relays queued for one host connection before the device drops it
+ * (device side; a host that never reads must not grow memory). */
+#define IB_NP_QUEUE_MAX 256u
+/* AFC header data after the 40-byte header: two u64 and a
+ * NUL-terminated path is the most any operation we speak carries. */
+#define IB_AFC_HDATA_MAX (IB_PATH_MAX + 16u)
+/* AFC payload of one packet: pymobiledevice3 reads up to 4 MiB at once,
+ * the most a peer is known to ask for. */
+#define IB_AFC_PAYLOAD_MAX (4u * 1024u * 1024u)
+/* Keys of one GetFileInfo answer (a device sends about eight). */
+#define IB_AFC_INFO_KEYS_MAX 256u
+/* Bytes per FileRead/FileWrite we send: idevicebackup2 reads 64 KiB. */
+#define IB_AFC_IO_CHUNK 65536u
+/* Apps one installation_proxy Browse may list (go-ios caps entries at a
+ * million; real devices hold a few hundred). */
+#define IB_INSTPROXY_APPS_MAX 10000u
+/* Plist bytes one Browse may deliver in total: SINF and iTunesMetadata
+ * are a few KiB per app. */
+#define IB_INSTPROXY_BYTES_MAX (64u * 1024u * 1024u)
 
 #endif /* IB_LIMITS_H */

@@ -127,24 +127,52 @@ bscan_count(const struct bscan *s, uint64_t off, uint64_t *countp, uint64_t *sta
 }
 
 /*
- * libplist 2.2 turns a UTF-16 string holding a U+0000 unit into a node
- * whose length disagrees with strlen(); used as a dict key it then aborts
- * in an assert of plist_get_key_val (found by fuzz_dl_msg). No peer has a
- * reason to send one: refuse it before libplist sees it.
+ * Strings must not contain NUL: libplist 2.2.0 records the byte length but
+ * later asserts length == strlen() (plist_get_key_val, reached by
+ * plist_dict_next_item), aborting the process on a key like "a\0b". Found
+ * by fuzz_plist (corpus: regression_libplist_nul_in_key).
  */
 static int
-bscan_utf16(const struct bscan *s, uint64_t off)
+bscan_string(const struct bscan *s, uint64_t off)
 {
-	uint64_t count, start, i;
+	uint64_t count, start, nbytes, i;
 	int r;
 
 	if ((r = bscan_count(s, off, &count, &start)) != IB_OK)
 		return r;
-	if (count > (s->len - 32 - start) / 2)
-		return IB_ERR_PLIST_PARSE;
-	for (i = 0; i < count; i++)
-		if (s->d[start + 2 * i] == 0 && s->d[start + 2 * i + 1] == 0)
+	if ((s->d[off] >> 4) == 0x6) {
+		if (count > (uint64_t)(s->len) / 2)
 			return IB_ERR_PLIST_PARSE;
+		nbytes = count * 2;
+	} else {
+		nbytes = count;
+	}
+	if (start > s->len - 32 || s->len - 32 - start < nbytes)
+		return IB_ERR_PLIST_PARSE;
+	if ((s->d[off] >> 4) == 0x5)
+		return memchr(s->d + start, 0, nbytes) == NULL ? IB_OK : IB_ERR_PLIST_PARSE;
+	for (i = 0; i < nbytes; i += 2)
+		if (s->d[start + i] == 0 && s->d[start + i + 1] == 0)
+			return IB_ERR_PLIST_PARSE;
+	return IB_OK;
+}
+
+static int
+bscan_dict_keys(const struct bscan *s, uint64_t start, uint64_t count)
+{
+	uint64_t k, off;
+	int r;
+
+	for (k = 0; k < count; k++) {
+		uint64_t ref = be_n(s->d + start + k * s->refsz, s->refsz);
+		uint8_t t;
+
+		if ((r = bscan_offset(s, ref, &off)) != IB_OK)
+			return r;
+		t = s->d[off] >> 4;
+		if (t != 0x5 && t != 0x6)
+			return IB_ERR_PLIST_PARSE;
+	}
 	return IB_OK;
 }
 
@@ -159,7 +187,7 @@ scan_bin(const uint8_t *d, size_t len)
 {
 	struct bscan s;
 	struct bframe *stack = NULL;
-	uint8_t *seen = NULL;            /* UTF-16 strings already checked */
+	uint8_t *seen = NULL;            /* strings already checked */
 	const uint8_t *t;
 	size_t depth = 0;
 	uint64_t off, cur;
@@ -201,9 +229,11 @@ scan_bin(const uint8_t *d, size_t len)
 			r = IB_ERR_PLIST_TOO_MANY;
 			goto out;
 		}
-		if (type == 0x6 && !(seen[cur / 8] & (1u << (cur % 8)))) {
+		/* Each string once: one shared by many references would be
+		 * rescanned at every visit (up to IB_PLIST_NODES_MAX times). */
+		if ((type == 0x5 || type == 0x6) && !(seen[cur / 8] & (1u << (cur % 8)))) {
 			seen[cur / 8] |= (uint8_t)(1u << (cur % 8));
-			if ((r = bscan_utf16(&s, off)) != IB_OK)
+			if ((r = bscan_string(&s, off)) != IB_OK)
 				goto out;
 		}
 		/* Array, set, dict: libplist 2.2 parses a set (0xC) as an array,
@@ -219,6 +249,11 @@ scan_bin(const uint8_t *d, size_t len)
 				r = IB_ERR_PLIST_PARSE;
 				goto out;
 			}
+			/* Dict keys must be strings (libplist 2.2.0 turns any
+			 * node into a key and trusts it later). */
+			if (type == 0xD &&
+			    (r = bscan_dict_keys(&s, start, count)) != IB_OK)
+				goto out;
 			if (depth >= IB_PLIST_DEPTH_MAX) {
 				r = IB_ERR_PLIST_DEPTH;
 				goto out;
@@ -287,21 +322,25 @@ check_tree(plist_t node, size_t depth, size_t *nodes)
 		return r;
 	} else if (t == PLIST_DICT) {
 		plist_dict_iter it = NULL;
-		char *key = NULL;
 		plist_t val = NULL;
 		int r = IB_OK;
 
 		plist_dict_new_iter(node, &it);
 		for (;;) {
-			plist_dict_next_item(node, it, &key, &val);
+			/* libplist 2.2's binary parser can leave a dict key that
+			 * is not a key node (found by fuzz_np); asking for its
+			 * text then aborts in an assert, so take the value alone
+			 * and check the key's type first (services step). */
+			plist_dict_next_item(node, it, NULL, &val);
 			if (val == NULL)
 				break;
-			free(key);
-			key = NULL;
+			if (plist_get_node_type(plist_dict_item_get_key(val)) != PLIST_KEY) {
+				r = IB_ERR_PLIST_PARSE;
+				break;
+			}
 			if ((r = check_tree(val, depth + 1, nodes)) != IB_OK)
 				break;
 		}
-		free(key);
 		free(it);
 		return r;
 	}

@@ -95,6 +95,10 @@ uint32_t ib_sim_dev_random(struct ib_sim_dev *dev);
  * for `ibackup-sim --help`.
  */
 void ib_sim_knob_register(const char *name, const char *help);
+/* Every registered knob with its help line, in registration order (for
+ * `ibackup-sim --help`). */
+void ib_sim_knob_foreach(void (*fn)(void *ctx, const char *name, const char *help),
+    void *ctx);
 
 /* Service handlers: fd is a connected socket; closed by the framework
  * after the handler returns. */

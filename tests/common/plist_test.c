@@ -170,6 +170,33 @@ IB_TEST(plist_log_redacts_secrets)
 	plist_free(d);
 }
 
+IB_TEST(plist_binary_string_with_nul_is_refused)
+{
+	/* {"a\0": "b"}: libplist 2.2.0 would abort when iterating it. */
+	static const uint8_t bin[] = {
+		'b','p','l','i','s','t','0','0',
+		0xD1, 0x01, 0x02,               /* obj 0 at 8: dict, key 1, value 2 */
+		0x52, 'a', 0x00,                /* obj 1 at 11: ASCII "a\0" */
+		0x51, 'b',                      /* obj 2 at 14: ASCII "b" */
+		0x08, 0x0B, 0x0E,               /* offset table at 16 */
+		0,0,0,0,0,0, 1, 1,
+		0,0,0,0,0,0,0,3,
+		0,0,0,0,0,0,0,0,
+		0,0,0,0,0,0,0,16,
+	};
+	plist_t p = NULL;
+	uint8_t ok[sizeof(bin)];
+
+	IB_CHECK_ERR(ib_plist_parse(bin, sizeof(bin), IB_PLIST_MSG_MAX, &p), IB_ERR_PLIST_PARSE);
+	IB_CHECK(p == NULL);
+	/* The same bytes with a printable key parse. */
+	memcpy(ok, bin, sizeof(bin));
+	ok[13] = 'x';
+	IB_CHECK_OK(ib_plist_parse(ok, sizeof(ok), IB_PLIST_MSG_MAX, &p));
+	IB_CHECK(ib_plist_is_dict(p));
+	plist_free(p);
+}
+
 int
 main(int argc, char **argv)
 {

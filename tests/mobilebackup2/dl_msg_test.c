@@ -487,9 +487,9 @@ IB_TEST(dl_requests_malformed)
 	m = arr("DLContentsOfDirectory", plist_new_data("U", 1), NULL, NULL);
 	IB_CHECK_ERR(ib_dl_request_parse(m, &q), IB_ERR_PLIST_TYPE);
 	plist_free(m);
-	/* A path with a NUL inside: libplist 2.2 cuts binary strings at the
-	 * NUL, later versions keep the length and ib_plist refuses them;
-	 * either way the bytes after the NUL never reach a path. */
+	/* A path with a NUL inside: ib_plist_parse refuses strings with NUL
+	 * (libplist 2.2 would cut them at the NUL); either way the bytes after
+	 * the NUL never reach a path. */
 	{
 		static const uint8_t bin[] = {
 			'b','p','l','i','s','t','0','0',
@@ -501,12 +501,15 @@ IB_TEST(dl_requests_malformed)
 			0,0,0,0,0,0, 1, 1, 0,0,0,0,0,0,0,3, 0,0,0,0,0,0,0,0,
 			0,0,0,0,0,0,0,42,
 		};
-		int r;
+		int r = ib_plist_parse(bin, sizeof(bin), IB_PLIST_MSG_MAX, &m);
 
-		IB_CHECK_OK(ib_plist_parse(bin, sizeof(bin), IB_PLIST_MSG_MAX, &m));
-		r = ib_dl_request_parse(m, &q);
-		IB_CHECK(r == IB_ERR_PLIST_TYPE || (r == IB_OK && strcmp(q.path, "a") == 0));
-		plist_free(m);
+		if (r == IB_OK) {
+			r = ib_dl_request_parse(m, &q);
+			IB_CHECK(r == IB_ERR_PLIST_TYPE || (r == IB_OK && strcmp(q.path, "a") == 0));
+			plist_free(m);
+		} else {
+			IB_CHECK_EQ(r, IB_ERR_PLIST_PARSE);
+		}
 	}
 
 	/* More paths than the cap, as a device would send them. */
