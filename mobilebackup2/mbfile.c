@@ -6,8 +6,33 @@
 #include "ib_limits.h"
 #include "ib_plist.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The integer keys of an MBFile, in the order a real record has them. */
+enum fkind {
+	F_I64,          /* signed (times, uid/gid: -2 is "nobody") */
+	F_U64,          /* non-negative 64-bit */
+	F_U32,          /* 0 .. 2^32-1 */
+};
+
+static const struct field {
+	const char *key;
+	size_t off;
+	enum fkind kind;
+} fields[] = {
+	{ "LastModified", offsetof(struct ib_mbfile, last_modified), F_I64 },
+	{ "Flags", offsetof(struct ib_mbfile, flags), F_U32 },
+	{ "GroupID", offsetof(struct ib_mbfile, group_id), F_I64 },
+	{ "LastStatusChange", offsetof(struct ib_mbfile, last_status_change), F_I64 },
+	{ "Birth", offsetof(struct ib_mbfile, birth), F_I64 },
+	{ "Size", offsetof(struct ib_mbfile, size), F_U64 },
+	{ "InodeNumber", offsetof(struct ib_mbfile, inode), F_U64 },
+	{ "Mode", offsetof(struct ib_mbfile, mode), F_U32 },
+	{ "UserID", offsetof(struct ib_mbfile, user_id), F_I64 },
+	{ "ProtectionClass", offsetof(struct ib_mbfile, protection_class), F_U32 },
+};
 
 struct ib_mbfile *
 ib_mbfile_new(void)
@@ -57,29 +82,29 @@ deref(plist_t objects, plist_t dict, const char *key, plist_t *outp)
 	return IB_OK;
 }
 
+/* Every integer field; a missing key reads as 0. */
 static int
-get_i64(plist_t d, const char *key, int64_t *vp)
+get_fields(plist_t d, struct ib_mbfile *f)
 {
-	int r = ib_plist_dict_get_int(d, key, vp);
+	size_t i;
 
-	if (r == IB_ERR_PLIST_MISSING) {
-		*vp = 0;
-		return IB_OK;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct field *fd = &fields[i];
+		void *dst = (char *)f + fd->off;
+		int64_t v = 0;
+		int r = ib_plist_dict_get_int(d, fd->key, &v);
+
+		if (r != IB_OK && r != IB_ERR_PLIST_MISSING)
+			return invalid("an integer field has another type");
+		if ((fd->kind != F_I64 && v < 0) || (fd->kind == F_U32 && v > (int64_t)UINT32_MAX))
+			return invalid("an integer field is out of range");
+		if (fd->kind == F_I64)
+			*(int64_t *)dst = v;
+		else if (fd->kind == F_U64)
+			*(uint64_t *)dst = (uint64_t)v;
+		else
+			*(uint32_t *)dst = (uint32_t)v;
 	}
-	return r == IB_OK ? IB_OK : invalid("an integer field has another type");
-}
-
-static int
-get_u32(plist_t d, const char *key, uint32_t *vp)
-{
-	int64_t v = 0;
-	int r;
-
-	if ((r = get_i64(d, key, &v)) != IB_OK)
-		return r;
-	if (v < 0 || v > (int64_t)UINT32_MAX)
-		return invalid("a 32-bit field is out of range");
-	*vp = (uint32_t)v;
 	return IB_OK;
 }
 
@@ -154,7 +179,6 @@ ib_mbfile_decode(const uint8_t *blob, size_t len, struct ib_mbfile **outp)
 {
 	struct ib_mbfile *f = NULL;
 	plist_t top = NULL, objects = NULL, root = NULL;
-	int64_t size = 0, inode = 0;
 	int r;
 
 	*outp = NULL;
@@ -174,23 +198,8 @@ ib_mbfile_decode(const uint8_t *blob, size_t len, struct ib_mbfile **outp)
 		r = IB_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = get_i64(root, "LastModified", &f->last_modified)) != IB_OK ||
-	    (r = get_i64(root, "LastStatusChange", &f->last_status_change)) != IB_OK ||
-	    (r = get_i64(root, "Birth", &f->birth)) != IB_OK ||
-	    (r = get_i64(root, "Size", &size)) != IB_OK ||
-	    (r = get_i64(root, "InodeNumber", &inode)) != IB_OK ||
-	    (r = get_u32(root, "Mode", &f->mode)) != IB_OK ||
-	    (r = get_i64(root, "UserID", &f->user_id)) != IB_OK ||
-	    (r = get_i64(root, "GroupID", &f->group_id)) != IB_OK ||
-	    (r = get_u32(root, "Flags", &f->flags)) != IB_OK ||
-	    (r = get_u32(root, "ProtectionClass", &f->protection_class)) != IB_OK)
+	if ((r = get_fields(root, f)) != IB_OK)
 		goto out;
-	if (size < 0) {
-		r = invalid("a negative Size");
-		goto out;
-	}
-	f->size = (uint64_t)size;
-	f->inode = (uint64_t)inode;
 	if ((r = get_ref_string(objects, root, "RelativePath", &f->relative_path)) != IB_OK ||
 	    (r = get_ref_string(objects, root, "Target", &f->target)) != IB_OK ||
 	    (r = get_key(objects, root, f)) != IB_OK)
@@ -223,18 +232,16 @@ static plist_t
 mbfile_dict(const struct ib_mbfile *f)
 {
 	plist_t d = plist_new_dict();
+	size_t i;
 
-	/* Key order as in a real record. */
-	plist_dict_set_item(d, "LastModified", ib_plist_new_int(f->last_modified));
-	plist_dict_set_item(d, "Flags", plist_new_uint(f->flags));
-	plist_dict_set_item(d, "GroupID", ib_plist_new_int(f->group_id));
-	plist_dict_set_item(d, "LastStatusChange", ib_plist_new_int(f->last_status_change));
-	plist_dict_set_item(d, "Birth", ib_plist_new_int(f->birth));
-	plist_dict_set_item(d, "Size", plist_new_uint(f->size));
-	plist_dict_set_item(d, "InodeNumber", plist_new_uint(f->inode));
-	plist_dict_set_item(d, "Mode", plist_new_uint(f->mode));
-	plist_dict_set_item(d, "UserID", ib_plist_new_int(f->user_id));
-	plist_dict_set_item(d, "ProtectionClass", plist_new_uint(f->protection_class));
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const void *src = (const char *)f + fields[i].off;
+
+		plist_dict_set_item(d, fields[i].key,
+		    fields[i].kind == F_I64 ? ib_plist_new_int(*(const int64_t *)src) :
+		    fields[i].kind == F_U64 ? plist_new_uint(*(const uint64_t *)src) :
+		    plist_new_uint(*(const uint32_t *)src));
+	}
 	return d;
 }
 
