@@ -107,6 +107,40 @@ cli_global_option(struct cli *c, int key, const char *arg)
 	}
 }
 
+/* Help text is wrapped to fit an 80-column terminal. */
+#define HELP_WIDTH 79
+
+/* Print text from column `indent` (the cursor is there already),
+ * wrapping at word boundaries with the same indent. */
+static void
+print_wrapped(FILE *f, const char *text, int indent)
+{
+	int col = indent;
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *w = p;
+		int len;
+
+		while (*w == ' ')
+			w++;
+		len = (int)strcspn(w, " ");
+		if (len == 0)
+			break;
+		if (col > indent && col + 1 + len > HELP_WIDTH) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(w, 1, (size_t)len, f);
+		col += len;
+		p = w + len;
+	}
+	fputc('\n', f);
+}
+
 static void
 print_opts(FILE *f, const struct cli_opt *o)
 {
@@ -119,7 +153,8 @@ print_opts(FILE *f, const struct cli_opt *o)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->name,
 			    o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-26s %s\n", left, o->help);
+		fprintf(f, "  %-26s ", left);
+		print_wrapped(f, o->help, 29);
 	}
 }
 
@@ -130,9 +165,9 @@ cli_help_command(FILE *f, const struct cli_cmd *cmd)
 		cli_help_main(f);
 		return;
 	}
-	fprintf(f, "usage: ibackup [global options] %s [options]%s%s\n\n%s.\n\n%s\n",
-	    cmd->name, cmd->usage[0] ? " " : "", cmd->usage, cmd->summary,
-	    cmd->description);
+	fprintf(f, "usage: ibackup [global options] %s [options]%s%s\n\n%s.\n\n",
+	    cmd->name, cmd->usage[0] ? " " : "", cmd->usage, cmd->summary);
+	print_wrapped(f, cmd->description, 0);
 	if (cmd->opts != NULL && cmd->opts[0].name != NULL) {
 		fprintf(f, "\noptions:\n");
 		print_opts(f, cmd->opts);
